@@ -1,0 +1,1 @@
+"""Admin-edited mapping files: schema, loader with file:line errors, and hot reload."""

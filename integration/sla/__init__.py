@@ -1,0 +1,1 @@
+"""The SLA clock: pure functions of calendar, timezone, holidays, targets, ticket history and now."""
