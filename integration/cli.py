@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from integration.cli_explain import explain
+from integration.cli_serve import serve
 from integration.mappings.cli import mappings
 
 
@@ -11,7 +13,8 @@ def cli() -> None:
     """Escalator: SLA clocks and escalations between Zendesk and Slack."""
 
 
-cli.add_command(mappings)
+for command in (mappings, explain, serve):
+    cli.add_command(command)
 
 
 def main() -> None:

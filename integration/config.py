@@ -1,0 +1,64 @@
+"""Settings, read from the environment only when asked (by the app factory or the CLI)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+
+@dataclass(frozen=True)
+class Config:
+    database_url: str = "sqlite:///instance/escalator.db"
+    mappings_dir: str = "mappings"
+    mappings_poll_seconds: float = 2.0
+    zendesk_subdomain: str | None = None
+    zendesk_email: str | None = None
+    zendesk_api_token: str | None = field(default=None, repr=False)
+    zendesk_webhook_secret: str | None = field(default=None, repr=False)
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_api_url: str = "https://slack.com/api/"
+    admin_user: str | None = None
+    admin_password: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Config":
+        env = os.environ if environ is None else environ
+        values = {name: env[var] for name, var in _ENV.items() if env.get(var)}
+        if "mappings_poll_seconds" in values:
+            values["mappings_poll_seconds"] = float(values["mappings_poll_seconds"])
+        return cls(**values)
+
+    def with_overrides(self, overrides: Mapping[str, object] | None) -> "Config":
+        return replace(self, **dict(overrides or {}))
+
+    @property
+    def zendesk_dry_run(self) -> bool:
+        return not (self.zendesk_subdomain and self.zendesk_email and self.zendesk_api_token)
+
+    @property
+    def slack_dry_run(self) -> bool:
+        return not self.slack_bot_token
+
+    def sqlite_directory(self) -> Path | None:
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix) and self.database_url != "sqlite:///:memory:":
+            return Path(self.database_url[len(prefix):]).parent
+        return None
+
+
+_ENV = {
+    "database_url": "DATABASE_URL",
+    "mappings_dir": "MAPPINGS_DIR",
+    "mappings_poll_seconds": "MAPPINGS_POLL_SECONDS",
+    "zendesk_subdomain": "ZENDESK_SUBDOMAIN",
+    "zendesk_email": "ZENDESK_EMAIL",
+    "zendesk_api_token": "ZENDESK_API_TOKEN",
+    "zendesk_webhook_secret": "ZENDESK_WEBHOOK_SECRET",
+    "slack_bot_token": "SLACK_BOT_TOKEN",
+    "slack_signing_secret": "SLACK_SIGNING_SECRET",
+    "slack_api_url": "SLACK_API_URL",
+    "admin_user": "ESCALATOR_ADMIN_USER",
+    "admin_password": "ESCALATOR_ADMIN_PASSWORD",
+}

@@ -1,0 +1,108 @@
+"""What the service would decide for a ticket, in plain JSON, so admins can check a mapping edit."""
+from __future__ import annotations
+
+import datetime as dt
+
+from integration.customers import match_customer
+from integration.mappings.model import Mappings
+from integration.policy import policy_for
+from integration.priority_rules import settle_priority
+from integration.sla.ticket import Target, TicketHistory, compute_sla
+
+TRIGGERS = {
+    1: "ticket created",
+    2: "first-response target breached",
+    3: "resolution target breached",
+    4: "customer dissatisfied (CSAT bad or below 4, or an escalation request)",
+    5: "executive complaint",
+}
+
+
+def iso_utc(instant: dt.datetime | None) -> str | None:
+    if instant is None:
+        return None
+    return instant.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def explain_ticket(
+    mappings: Mappings,
+    *,
+    organization_id: int | None,
+    zendesk_priority: str | None,
+    created_at: dt.datetime,
+    now: dt.datetime,
+    subject: str = "",
+    requester_email: str | None = None,
+) -> dict:
+    customer = match_customer(mappings, organization_id=organization_id, requester_email=requester_email)
+    vips = customer.organization.vip_requesters if customer.organization else ()
+    decision = settle_priority(
+        mappings.priority,
+        zendesk_priority=zendesk_priority,
+        subject=subject,
+        requester_email=requester_email,
+        extra_vips=vips,
+    )
+    tier = mappings.tiers[customer.tier]
+    calendar_name = tier.calendar_for(decision.priority)
+    policy = policy_for(mappings, customer, decision.priority)
+    sla = compute_sla(TicketHistory(created_at=created_at, policy=policy), now,
+                      mappings.escalation.warning_ratio)
+    first, resolution = sla[Target.FIRST_RESPONSE], sla[Target.RESOLUTION]
+    return {
+        "organization": _organization(customer),
+        "tier": customer.tier,
+        "priority": decision.priority.value,
+        "priority_source": decision.source,
+        "priority_reason": decision.reason,
+        "calendar": calendar_name,
+        "calendar_runs_on_holidays": not mappings.calendars[calendar_name].closes_on_holidays,
+        "timezone": customer.timezone,
+        "holidays": _holidays(customer),
+        "created_at": iso_utc(created_at),
+        "first_response_target": tier.first_response[decision.priority].text,
+        "resolution_target": tier.resolution[decision.priority].text,
+        "first_response_due": iso_utc(first.due),
+        "resolution_due": iso_utc(resolution.due),
+        "first_response_warning": iso_utc(first.warning),
+        "resolution_warning": iso_utc(resolution.warning),
+        "warning_ratio": mappings.escalation.warning_ratio,
+        "state_now": {"now": iso_utc(now), "first_response": first.state.value,
+                      "resolution": resolution.state.value},
+        "escalation_path": _escalation_path(mappings, first.due, resolution.due),
+        "mappings_fingerprint": mappings.fingerprint,
+    }
+
+
+def _organization(customer) -> dict:
+    org = customer.organization
+    return {
+        "zendesk_id": org.zendesk_id if org else None,
+        "name": org.name if org else None,
+        "matched_by": customer.matched_by,
+        "slack_channel_id": customer.slack_channel_id,
+    }
+
+
+def _holidays(customer) -> dict:
+    return {
+        "country": customer.holiday_country,
+        "subdivision": customer.holiday_subdivision,
+        "extra_closed_dates": sorted(d.isoformat() for d in customer.closed_dates),
+    }
+
+
+def _escalation_path(mappings: Mappings, first_due, resolution_due) -> list[dict]:
+    at = {2: iso_utc(first_due), 3: iso_utc(resolution_due)}
+    path = []
+    for owner in mappings.escalation.levels:
+        path.append({
+            "level": owner.level,
+            "owner": owner.role,
+            "reached_when": TRIGGERS.get(owner.level, "escalated from the level below"),
+            "at": at.get(owner.level),
+            "zendesk_group_id": owner.zendesk_group_id,
+            "zendesk_assignee_id": owner.zendesk_assignee_id,
+            "customer_told": owner.customer_visible,
+        })
+    return path
