@@ -47,7 +47,7 @@ def _base_decision(rules: PriorityRules, zendesk_priority: str | None, text: str
     for rule in rules.keyword_rules:
         match = _keyword_pattern(rule.keywords).search(text)
         if match:
-            return PriorityDecision(rule.priority, "keyword", f"keyword '{match.group(0).lower()}'")
+            return PriorityDecision(rule.priority, "keyword", f"keyword '{' '.join(match.group(0).lower().split())}'")
     return PriorityDecision(rules.default, "default", "no Zendesk priority and no keyword matched")
 
 
