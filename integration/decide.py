@@ -1,0 +1,161 @@
+"""The decision on a ticket event: pure function of (mappings, stored state, signal, now)."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+from integration import history as rows
+from integration.customers import Customer, match_customer
+from integration.mappings.model import Mappings
+from integration.notes import sla_note
+from integration.priority_rules import PriorityDecision, settle_priority
+from integration.signals import TicketSignal
+from integration.sla.ticket import State, Target, TargetStatus, compute_sla
+from integration.state import Action, Decision, TicketState, TimerSpec
+from integration.zendesk_update import desired_update, fetch_action
+
+# Fields whose change is an "SLA change" for agents: each one gets exactly one internal note.
+NOTED = ("tier", "priority", "first_response_due", "resolution_due", "resolution_paused")
+
+
+def decide(mappings: Mappings, state: TicketState | None, signal: TicketSignal, now: dt.datetime) -> Decision:
+    if state is None and not _can_start(signal):
+        return Decision("refresh", "new ticket with an incomplete or untrusted payload: reading it from Zendesk",
+                        actions=(fetch_action(signal.ticket_id, signal.at),))
+    base = state or TicketState(id=signal.ticket_id, created_at=signal.created_at)
+    applied = apply_signal(base, signal)
+    customer = match_customer(mappings, organization_id=applied.organization_id,
+                              requester_email=applied.requester_email)
+    priority = _settle(mappings, applied, customer)
+    applied = _with_policy(applied, signal, customer.tier, priority)
+    sla = compute_sla(rows.to_clock_history(mappings, customer, applied.created_at, list(applied.history)),
+                      now, mappings.escalation.warning_ratio)
+    return _finish(mappings, state, applied, customer, sla, signal, now)
+
+
+def _can_start(signal: TicketSignal) -> bool:
+    return signal.created_at is not None and not signal.needs_refresh and (
+        signal.organization_known or signal.authoritative)
+
+
+def apply_signal(state: TicketState, signal: TicketSignal) -> TicketState:
+    history = list(state.history)
+    changes: dict = {}
+    if signal.status is not None and signal.status != state.status:
+        history.append(rows.status_row(max(signal.at, state.created_at), signal.status))
+        changes["status"] = signal.status
+    for comment in signal.comments:
+        row = rows.comment_row(max(comment.at, state.created_at), comment.public, comment.by_agent)
+        if row not in history:
+            history.append(row)
+    if signal.organization_known or signal.authoritative:
+        changes["organization_id"] = signal.organization_id
+    for name in ("zendesk_priority", "requester_email", "subject", "description"):
+        value = getattr(signal, name)
+        if value is not None:
+            changes[name] = value
+    if signal.tags is not None:
+        changes["tags"] = tuple(signal.tags)
+    return replace(state, history=tuple(history), **changes)
+
+
+def _settle(mappings: Mappings, state: TicketState, customer: Customer) -> PriorityDecision:
+    vips = customer.organization.vip_requesters if customer.organization else ()
+    return settle_priority(mappings.priority, zendesk_priority=state.zendesk_priority, subject=state.subject,
+                           description=state.description, requester_email=state.requester_email,
+                           extra_vips=vips)
+
+
+def _with_policy(state: TicketState, signal: TicketSignal, tier: str, decision: PriorityDecision) -> TicketState:
+    history = list(state.history)
+    if rows.current_policy(history) != (tier, decision.priority):
+        at = state.created_at if not history or not any(r["kind"] == "policy" for r in history) else signal.at
+        history.append(rows.policy_row(max(at, state.created_at), tier, decision.priority))
+    return replace(state, history=tuple(history), tier=tier, priority=decision.priority.value,
+                   priority_reason=decision.reason)
+
+
+def _finish(mappings: Mappings, before: TicketState | None, after: TicketState, customer: Customer,
+            sla: dict[Target, TargetStatus], signal: TicketSignal, now: dt.datetime) -> Decision:
+    summary = sla_summary(sla)
+    after = replace(after, sla=summary, mappings_fingerprint=mappings.fingerprint)
+    update = desired_update(mappings, after, sla)
+    noted = _noted_values(after)
+    old_noted = _noted_values(before) if before else {}
+    sla_changed = noted != old_noted
+    change = _diff(before, after, update, sla_changed, old_noted, noted)
+    if not change:
+        return Decision("unchanged", "nothing to change", state=after)
+    version = (before.version if before else 0) + 1
+    after = replace(after, version=version, zendesk_priority=update.get("priority", after.zendesk_priority),
+                    tags=_tags_after(after.tags, update), written={**after.written, **update.get("fields_by_name", {})})
+    actions = ()
+    if update.get("has_changes") or sla_changed:
+        note = sla_note(mappings, after, customer, sla, old_noted, noted) if sla_changed else None
+        actions = (_update_action(after, update, note),)
+    return Decision("applied", _reason(before, signal), state=after, actions=actions, change=change,
+                    timers=timers_for(sla, now))
+
+
+def sla_summary(sla: dict[Target, TargetStatus]) -> dict:
+    return {target.value: {
+        "state": status.state.value,
+        "due": rows.iso(status.due) if status.due else None,
+        "warning": rows.iso(status.warning) if status.warning else None,
+        "elapsed_seconds": int(status.elapsed.total_seconds()),
+        "target_seconds": int(status.target_length.total_seconds()),
+        "breached_at": rows.iso(status.breached_at) if status.breached_at else None,
+    } for target, status in sla.items()}
+
+
+def _noted_values(state: TicketState) -> dict:
+    sla = state.sla
+    resolution = sla.get("resolution", {})
+    return {
+        "tier": state.tier,
+        "priority": state.priority,
+        "first_response_due": sla.get("first_response", {}).get("due"),
+        "resolution_due": resolution.get("due"),
+        "resolution_paused": resolution.get("state") == State.PAUSED.value,
+    }
+
+
+def _diff(before, after, update, sla_changed, old_noted, noted) -> dict:
+    change = {k: [old_noted.get(k), noted[k]] for k in NOTED if old_noted.get(k) != noted[k]}
+    for name in ("status", "organization_id"):
+        old = getattr(before, name) if before else None
+        if old != getattr(after, name):
+            change[name] = [old, getattr(after, name)]
+    if update.get("has_changes"):
+        change["zendesk_update"] = [None, {k: v for k, v in update.items() if k in ("priority", "custom_fields",
+                                                                                  "additional_tags", "remove_tags")}]
+    return change
+
+
+def _tags_after(tags: tuple[str, ...], update: dict) -> tuple[str, ...]:
+    kept = [t for t in tags if t not in set(update.get("remove_tags", ()))]
+    return tuple(kept + [t for t in update.get("additional_tags", ()) if t not in kept])
+
+
+def _update_action(state: TicketState, update: dict, note: str | None) -> Action:
+    marker = f"esc-{state.id}-v{state.version}"
+    payload = {k: v for k, v in update.items() if k in ("priority", "custom_fields", "additional_tags", "remove_tags")}
+    payload["ticket_id"] = state.id
+    if note:
+        payload["note"] = f"{note}\n\n(ref {marker})"
+        payload["marker"] = marker
+    return Action("zendesk", "update_ticket", payload, marker)
+
+
+def timers_for(sla: dict[Target, TargetStatus], now: dt.datetime) -> tuple[TimerSpec, ...]:
+    specs = []
+    for target, status in sla.items():
+        if status.state is State.RUNNING and status.due is not None:
+            specs.append(TimerSpec(f"{target.value}_warning", status.warning))
+            specs.append(TimerSpec(f"{target.value}_breach", status.due))
+    return tuple(specs)
+
+
+def _reason(before: TicketState | None, signal: TicketSignal) -> str:
+    origin = "API read" if signal.authoritative else f"webhook '{signal.kind}'"
+    return f"{'new ticket' if before is None else 'ticket changed'} ({origin} at {rows.iso(signal.at)})"

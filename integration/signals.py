@@ -1,0 +1,44 @@
+"""What an inbound event says about a ticket, once verified and parsed; only trustworthy values are set.
+
+Parsers (Zendesk webhooks, the worker's authoritative API read, Slack) all produce a TicketSignal;
+`decide` consumes it. A field left as None means "this event does not say".
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+ZENDESK_STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
+ZENDESK_PRIORITIES = ("urgent", "high", "normal", "low")
+
+
+@dataclass(frozen=True)
+class Comment:
+    at: dt.datetime
+    public: bool
+    by_agent: bool
+
+
+@dataclass(frozen=True)
+class TicketSignal:
+    ticket_id: int
+    kind: str  # created | updated | comment | status | priority | organization | satisfaction | tags | snapshot
+    at: dt.datetime  # when it happened in Zendesk (not when we received it)
+    created_at: dt.datetime | None = None
+    status: str | None = None
+    zendesk_priority: str | None = None  # "" = Zendesk says the ticket has no priority
+    organization_id: int | None = None
+    organization_known: bool = False  # True when the event states the organization (even "none")
+    requester_email: str | None = None
+    subject: str | None = None
+    description: str | None = None
+    comments: tuple[Comment, ...] = ()
+    tags: tuple[str, ...] | None = None
+    satisfaction: str | None = None  # good | bad | offered | unoffered
+    authoritative: bool = False  # read from the API by the worker: complete and trusted
+    untrusted: tuple[str, ...] = field(default=())  # fields the payload carried that we could not trust
+
+    @property
+    def needs_refresh(self) -> bool:
+        """A ticket we must read from the API before deciding (through the worker)."""
+        return bool(self.untrusted) and not self.authoritative

@@ -1,0 +1,51 @@
+"""Pure value types that `decide` reads and returns; storage converts them to and from rows."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class TicketState:
+    id: int
+    created_at: dt.datetime
+    organization_id: int | None = None
+    requester_email: str | None = None
+    subject: str = ""
+    description: str = ""
+    status: str = "new"
+    zendesk_priority: str | None = None  # Zendesk's current value, as far as we know
+    tier: str | None = None
+    priority: str | None = None
+    priority_reason: str = ""
+    history: tuple[dict, ...] = ()
+    sla: dict = field(default_factory=dict)  # per target: state, due, warning, elapsed, remaining
+    written: dict = field(default_factory=dict)  # custom field values we last asked Zendesk to hold
+    tags: tuple[str, ...] = ()
+    level: int = 1
+    version: int = 0
+    mappings_fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class Action:
+    target: str  # zendesk | slack
+    kind: str  # update_ticket | fetch_ticket | post_message
+    payload: dict
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class TimerSpec:
+    kind: str  # first_response_warning | first_response_breach | resolution_warning | resolution_breach
+    due_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: str  # applied | unchanged | refresh
+    detail: str
+    state: TicketState | None = None
+    actions: tuple[Action, ...] = ()
+    change: dict = field(default_factory=dict)  # {field: [old, new]} for the audit log
+    timers: tuple[TimerSpec, ...] | None = None  # None: leave the ticket's timers as they are

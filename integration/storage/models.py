@@ -1,0 +1,125 @@
+"""Tables. Tickets hold SLA state; inbox, timers and outbox make delivery durable; audit explains every decision."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint, text)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# SQLite has no BIGINT autoincrement; an Integer primary key there is the 64-bit rowid anyway.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator):
+    """Stores aware datetimes as UTC and always gives them back aware (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)  # Zendesk ticket id
+    organization_id: Mapped[int | None] = mapped_column(BigInteger)
+    requester_email: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")  # for keyword rules after a mapping edit
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    zendesk_priority: Mapped[str | None] = mapped_column(String(16))
+    tier: Mapped[str | None] = mapped_column(String(64))
+    priority: Mapped[str | None] = mapped_column(String(16))
+    priority_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    history: Mapped[list] = mapped_column(JSON, default=list)  # the clock's input, see integration.tickets
+    sla: Mapped[dict] = mapped_column(JSON, default=dict)  # the clock's last output, per target
+    written: Mapped[dict] = mapped_column(JSON, default=dict)  # what we last asked Zendesk to hold
+    level: Mapped[int] = mapped_column(Integer, default=1)
+    tags: Mapped[list] = mapped_column(JSON, default=list)
+    version: Mapped[int] = mapped_column(Integer, default=0)  # bumps on every SLA change; timers carry it
+    mappings_fingerprint: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class InboxEvent(Base):
+    __tablename__ = "inbox_events"
+    __table_args__ = (UniqueConstraint("source", "dedup_key", name="uq_inbox_source_key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))  # zendesk | slack | worker
+    dedup_key: Mapped[str] = mapped_column(String(128))
+    event_type: Mapped[str] = mapped_column(String(64))
+    ticket_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    payload: Mapped[dict] = mapped_column(JSON)
+    outcome: Mapped[str] = mapped_column(String(32), default="recorded")
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class Timer(Base):
+    __tablename__ = "timers"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "kind", name="uq_timer_ticket_kind"),
+        Index("ix_timers_pending_due", "due_at", postgresql_where=text("fired_at IS NULL"),
+              sqlite_where=text("fired_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("tickets.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(48))  # e.g. first_response_warning, resolution_breach
+    due_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    ticket_version: Mapped[int] = mapped_column(Integer)  # stale when the ticket's version moved on
+    fired_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class OutboxAction(Base):
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_ready", "status", "next_attempt_at"),
+        Index("ix_outbox_ticket_order", "target", "ticket_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(BigInteger)
+    target: Mapped[str] = mapped_column(String(16))  # zendesk | slack
+    kind: Mapped[str] = mapped_column(String(32))  # update_ticket | fetch_ticket | post_message | …
+    payload: Mapped[dict] = mapped_column(JSON)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|done|failed|dry_run
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    done_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    inbox_event_id: Mapped[int | None] = mapped_column(BigInteger)
+    change: Mapped[dict] = mapped_column(JSON)  # {"field": [old, new], …}
+    reason: Mapped[str] = mapped_column(Text)
+    mappings_fingerprint: Mapped[str] = mapped_column(String(64), default="")

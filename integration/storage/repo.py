@@ -1,0 +1,110 @@
+"""Reading and writing tickets, inbox, outbox, timers and audit. One decision = one transaction."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from integration.state import Action, Decision, TicketState
+from integration.storage.models import AuditEntry, InboxEvent, OutboxAction, Ticket, Timer
+
+STATE_COLUMNS = ("organization_id", "requester_email", "subject", "description", "status", "zendesk_priority", "tier",
+                 "priority", "priority_reason", "created_at", "sla", "written", "level", "version",
+                 "mappings_fingerprint")
+
+
+@dataclass(frozen=True)
+class Recorded:
+    inbox_id: int | None  # None: a duplicate delivery, already recorded
+
+
+def record_inbox(session: Session, *, source: str, dedup_key: str, event_type: str, ticket_id: int | None,
+                 payload: dict, now: dt.datetime, outcome: str = "recorded", detail: str = "") -> Recorded:
+    row = InboxEvent(source=source, dedup_key=dedup_key, event_type=event_type, ticket_id=ticket_id,
+                     received_at=now, payload=payload, outcome=outcome, detail=detail)
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return Recorded(None)
+    return Recorded(row.id)
+
+
+def load_ticket(session: Session, ticket_id: int) -> TicketState | None:
+    row = session.execute(select(Ticket).where(Ticket.id == ticket_id).with_for_update()).scalar_one_or_none()
+    if row is None:
+        return None
+    values = {name: getattr(row, name) for name in STATE_COLUMNS}
+    return TicketState(id=row.id, history=tuple(row.history), tags=tuple(row.tags), **values)
+
+
+def save_decision(session: Session, decision: Decision, *, inbox_id: int | None, now: dt.datetime) -> None:
+    if decision.state is not None:
+        _save_state(session, decision.state, now)
+    for action in decision.actions:
+        enqueue(session, action, ticket_id=decision.state.id if decision.state else action.payload.get("ticket_id"),
+                now=now)
+    if decision.change:
+        session.add(AuditEntry(ticket_id=decision.state.id, at=now, inbox_event_id=inbox_id,
+                               change=_jsonable(decision.change), reason=decision.detail,
+                               mappings_fingerprint=decision.state.mappings_fingerprint))
+    if decision.timers is not None and decision.state is not None:
+        replace_timers(session, decision.state, decision.timers)
+    if inbox_id is not None:
+        inbox = session.get(InboxEvent, inbox_id)
+        inbox.outcome, inbox.detail = decision.outcome, decision.detail
+
+
+def _save_state(session: Session, state: TicketState, now: dt.datetime) -> None:
+    row = session.get(Ticket, state.id)
+    if row is None:
+        row = Ticket(id=state.id)
+        session.add(row)
+    for name in STATE_COLUMNS:
+        setattr(row, name, getattr(state, name))
+    row.history, row.tags, row.updated_at = list(state.history), list(state.tags), now
+
+
+def enqueue(session: Session, action: Action, *, ticket_id: int | None, now: dt.datetime) -> bool:
+    """Add an outbox row; an action already there (same idempotency key) is not added twice."""
+    exists = session.execute(select(OutboxAction.id).where(
+        OutboxAction.idempotency_key == action.idempotency_key)).first()
+    if exists:
+        return False
+    session.add(OutboxAction(ticket_id=ticket_id, target=action.target, kind=action.kind, payload=action.payload,
+                             idempotency_key=action.idempotency_key, status="pending", attempts=0,
+                             next_attempt_at=now, created_at=now, last_error=""))
+    return True
+
+
+def replace_timers(session: Session, state: TicketState, specs) -> None:
+    wanted = {spec.kind: spec for spec in specs}
+    existing = {t.kind: t for t in session.execute(select(Timer).where(Timer.ticket_id == state.id)).scalars()}
+    for kind, timer in existing.items():
+        if kind not in wanted and timer.fired_at is None:
+            session.delete(timer)
+    for kind, spec in wanted.items():
+        timer = existing.get(kind)
+        if timer is None:
+            session.add(Timer(ticket_id=state.id, kind=kind, due_at=spec.due_at, ticket_version=state.version))
+        elif timer.due_at != spec.due_at or timer.fired_at is None:
+            if timer.due_at != spec.due_at:
+                timer.fired_at = None  # a new due time is a new promise: it fires again
+            timer.due_at, timer.ticket_version = spec.due_at, state.version
+
+
+def delete_ticket_timers(session: Session, ticket_id: int) -> None:
+    session.execute(delete(Timer).where(Timer.ticket_id == ticket_id))
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return value

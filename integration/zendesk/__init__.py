@@ -1,0 +1,1 @@
+"""Zendesk: webhook signatures, payload parsing, the API gateway (zenpy) and the ticket update it sends."""
