@@ -1,0 +1,351 @@
+"""marshmallow schemas, one per mapping file: the per-file checks (types, shapes, allowed values).
+
+Checks that need two files (does this tier exist?) live in `checks.py`. Schemas return plain dicts
+of model values; `loader.py` turns them into the immutable `Mappings`.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates_schema
+
+from integration.mappings.fields import (
+    NAME_RE,
+    PRIORITY_NAMES,
+    TAG_RE,
+    AtKey,
+    Base,
+    Bool,
+    Choice,
+    Date,
+    DurationField,
+    EmailOrDomain,
+    HolidayCountry,
+    HolidaySubdivision,
+    Int,
+    Number,
+    PriorityField,
+    Text,
+    Timezone,
+    Week,
+    domain,
+    email,
+    got,
+    slack_channel_id,
+    slack_user_id,
+    zendesk_id,
+)
+
+PAUSE_STATUSES = ("pending", "hold")
+ZENDESK_PRIORITIES = ("urgent", "high", "normal", "low")
+MATRIX_LEVELS = 5  # 1 Support Agent, 2 Support Manager, 3 Customer Success, 4 VP CS, 5 CRO/CEO
+
+
+def keys_of(schema: Schema) -> list[str]:
+    """The keys a schema takes, as written in the file."""
+    return [field.data_key or name for name, field in schema.load_fields.items()]
+
+
+def allowed(schema: Schema) -> str:
+    return ", ".join(keys_of(schema))
+
+
+class BaseSchema(Schema):
+    """Unknown keys are errors that list the allowed keys; a missing key names itself."""
+
+    required_hint = ""
+
+    class Meta:
+        unknown = EXCLUDE  # reported by `_unknown_keys` below, with the allowed keys
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        field_obj.error_messages = {
+            **field_obj.error_messages,
+            "required": f"missing required key '{field_obj.data_key or field_name}'{self.required_hint}",
+            "null": "must have a value (got null)",
+        }
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _unknown_keys(self, data: Any, original: Any, **kwargs: Any) -> None:
+        if not isinstance(original, Mapping):
+            return
+        known = set(keys_of(self))
+        unknown = [key for key in original if key not in known]
+        if unknown:
+            raise ValidationError(
+                {key: [AtKey(f"unknown key {key!r} (allowed: {allowed(self)})")] for key in unknown}
+            )
+
+
+class Obj(fields.Nested):
+    """A nested mapping; anything else is an error that lists the keys it takes."""
+
+    def _deserialize(self, value, attr, data, partial=None, **kwargs):
+        if not isinstance(value, Mapping):
+            raise ValidationError(f"expected a mapping with keys {allowed(self.schema)}, got {got(value)}")
+        return super()._deserialize(value, attr, data, partial=partial, **kwargs)
+
+
+class ListOf(fields.List):
+    def __init__(self, inner: fields.Field, *, what: str, **kwargs: Any):
+        super().__init__(inner, **kwargs)
+        self.what = what
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, list):
+            raise ValidationError(f"expected a list of {self.what} (like [a, b] or one '- item' per line), got {got(value)}")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class NamedMap(Base):
+    """`name: {…}` entries (calendars, tiers), each loaded with `schema`; returns {name: dict}."""
+
+    def __init__(self, schema: type[Schema], *, what: str, example: str, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.schema, self.what, self.example = schema, what, example
+
+    def convert(self, value):
+        keys = allowed(self.schema())
+        if not isinstance(value, Mapping) or not value:
+            raise ValidationError(f"expected a mapping of {self.what} names to their settings ({keys}), got {got(value)}")
+        result: dict[str, Any] = {}
+        errors: dict[str, Any] = {}
+        for name, item in value.items():
+            if not NAME_RE.match(name):
+                errors[name] = [AtKey(
+                    f"{name!r} is not a valid {self.what} name (lower-case letters, digits, - and _, like {self.example})"
+                )]
+            elif not isinstance(item, Mapping):
+                errors[name] = [f"expected a mapping with keys {keys}, got {got(item)}"]
+            else:
+                try:
+                    result[name] = self.schema().load(item)
+                except ValidationError as error:
+                    errors[name] = error.messages
+        if errors:
+            raise ValidationError(errors, valid_data=result)
+        return result
+
+
+# ---------------------------------------------------------------- tiers.yaml
+
+class CalendarSchema(BaseSchema):
+    always_open = Bool(load_default=False)
+    closes_on_holidays = Bool(load_default=None)
+    hours = Week(load_default=None)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _hours(self, data: dict, **kwargs: Any) -> None:
+        if "always_open" not in data or "hours" not in data:
+            return  # already reported
+        if data["always_open"] and data["hours"] is not None:
+            raise ValidationError("an always_open calendar takes no hours (remove hours, or set always_open: false)", "hours")
+        if not data["always_open"] and data["hours"] is None:
+            raise ValidationError('a calendar needs hours (like mon-fri: ["09:00-18:00"]) or always_open: true')
+        if data["hours"] is not None and not any(data["hours"]):
+            raise ValidationError('this calendar never opens (give at least one window, like mon-fri: ["09:00-18:00"])', "hours")
+
+
+class PriorityCalendars(BaseSchema):
+    critical = Text(what="a calendar name", hint="like 24x7")
+    high = Text(what="a calendar name", hint="like 24x7")
+    medium = Text(what="a calendar name", hint="like 24x7")
+    low = Text(what="a calendar name", hint="like 24x7")
+
+
+class Targets(BaseSchema):
+    required_hint = " (a target for each priority: critical, high, medium, low)"
+    critical = DurationField(required=True)
+    high = DurationField(required=True)
+    medium = DurationField(required=True)
+    low = DurationField(required=True)
+
+
+class TierSchema(BaseSchema):
+    calendar = Text(what="a calendar name", hint="like business or 24x7", required=True)
+    calendar_by_priority = Obj(PriorityCalendars, load_default=dict)
+    first_response = Obj(Targets, required=True)
+    resolution = Obj(Targets, required=True)
+    pause_statuses = ListOf(
+        Choice(PAUSE_STATUSES, what="a Zendesk status that can pause the clock", hint="; on-hold is 'hold' in Zendesk"),
+        what="Zendesk statuses",
+        load_default=lambda: list(PAUSE_STATUSES),
+    )
+    slack_channel = Bool(load_default=False)
+
+
+class TiersFile(BaseSchema):
+    calendars = NamedMap(CalendarSchema, what="calendar", example="business or 24x7", required=True)
+    tiers = NamedMap(TierSchema, what="tier", example="starter or enterprise", required=True)
+
+
+# ---------------------------------------------------------------- organizations.yaml
+
+class DefaultSchema(BaseSchema):
+    tier = Text(what="a tier name", hint="like starter", required=True)
+    timezone = Timezone(required=True)
+    holiday_country = HolidayCountry(required=True, allow_none=True)
+    holiday_subdivision = HolidaySubdivision(allow_none=True, load_default=None)
+
+
+class OrganizationSchema(BaseSchema):
+    zendesk_id = zendesk_id("a Zendesk organization id (a positive integer)", required=True)
+    name = Text(what="the organization's name in Zendesk")
+    domains = ListOf(domain(), what="email domains")
+    tier = Text(what="a tier name", hint="like enterprise")
+    timezone = Timezone()
+    holiday_country = HolidayCountry(allow_none=True)
+    holiday_subdivision = HolidaySubdivision(allow_none=True)
+    closed_dates = ListOf(Date(), what="dates (YYYY-MM-DD)")
+    slack_channel_id = slack_channel_id(allow_none=True)
+    monthly_fee = Number(minimum=0, what="a number of 0 or more (the monthly fee)", allow_none=True)
+    vip_requesters = ListOf(email(), what="email addresses")
+
+
+class OrganizationsFile(BaseSchema):
+    default = Obj(DefaultSchema, required=True)
+    organizations = ListOf(Obj(OrganizationSchema), what="organizations", load_default=list)
+
+
+# ---------------------------------------------------------------- escalation.yaml
+
+class LevelSchema(BaseSchema):
+    level = Int(minimum=1, what="a level number (1, 2, 3, …)", required=True)
+    role = Text(what="a role name", hint="like Support Manager", required=True)
+    zendesk_group_id = zendesk_id("a Zendesk group id (a positive integer) or null", allow_none=True, load_default=None)
+    zendesk_assignee_id = zendesk_id("a Zendesk user id (a positive integer) or null", allow_none=True, load_default=None)
+    slack_channel_ids = ListOf(slack_channel_id(), what="Slack channel ids", load_default=list)
+    slack_user_ids = ListOf(slack_user_id(), what="Slack user ids", load_default=list)
+    raise_priority_to = PriorityField(allow_none=True, load_default=None)
+    customer_visible = Bool(load_default=False)
+
+
+class WarningRatio(Base):
+    def convert(self, value):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1:
+            return float(value)
+        raise ValidationError(f"{got(value)} is not a warning ratio (a number between 0 and 1, exclusive, like 0.8 for 80%)")
+
+
+class EscalationFile(BaseSchema):
+    warning_ratio = WarningRatio(required=True)
+    renotify_minutes = Int(minimum=1, what="a number of minutes (1 or more)", required=True)
+    executive_tag = Text(pattern=TAG_RE, what="a Zendesk tag", hint="lower-case, no spaces, like executive_complaint",
+                         required=True)
+    manager_level = Int(minimum=1, what="a level number (1, 2, 3, …)", load_default=2)
+    staff_slack_channel_ids = ListOf(slack_channel_id(), what="Slack channel ids", load_default=list)
+    levels = ListOf(Obj(LevelSchema), what="levels", required=True)
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _numbering(self, data: dict, original: Any, **kwargs: Any) -> None:
+        # On the raw list: the loaded one skips broken items, which would shift the indices.
+        levels = original.get("levels") if isinstance(original, Mapping) else None
+        if not isinstance(levels, list):
+            return  # already reported
+        for index, level in enumerate(levels):
+            number = level.get("level") if isinstance(level, Mapping) else None
+            if isinstance(number, int) and not isinstance(number, bool) and number != index + 1:
+                raise ValidationError({"levels": {index: {"level": [
+                    f"expected level {index + 1} here, got {number} (levels are numbered 1, 2, 3, … in order)"
+                ]}}})
+        if len(levels) != MATRIX_LEVELS:
+            raise ValidationError(
+                f"the matrix has exactly {MATRIX_LEVELS} levels (1 Support Agent, 2 Support Manager, "
+                f"3 Customer Success, 4 VP Customer Success, 5 CRO/CEO), got {len(levels)}",
+                "levels",
+            )
+        if data.get("manager_level", 1) > len(levels):
+            raise ValidationError(f"expected one of the levels 1-{len(levels)}, got {data['manager_level']}", "manager_level")
+
+
+# ---------------------------------------------------------------- priority.yaml
+
+class ZendeskPriorities(BaseSchema):
+    required_hint = " (map each of Zendesk's priorities: urgent, high, normal, low)"
+    urgent = PriorityField(required=True)
+    high = PriorityField(required=True)
+    normal = PriorityField(required=True)
+    low = PriorityField(required=True)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _one_to_one(self, data: dict, **kwargs: Any) -> None:
+        seen: dict[Any, str] = {}
+        for name in ZENDESK_PRIORITIES:
+            if name not in data:
+                continue
+            if data[name] in seen:
+                raise ValidationError(
+                    f"{data[name].value} is already mapped from {seen[data[name]]} "
+                    f"(map the four Zendesk priorities to four different priorities: {PRIORITY_NAMES})",
+                    name,
+                )
+            seen[data[name]] = name
+
+
+class Keywords(BaseSchema):
+    critical = ListOf(Text(lower=True, what="a phrase"), what="phrases")
+    high = ListOf(Text(lower=True, what="a phrase"), what="phrases")
+    medium = ListOf(Text(lower=True, what="a phrase"), what="phrases")
+    low = ListOf(Text(lower=True, what="a phrase"), what="phrases")
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _once(self, data: dict, original: Any, **kwargs: Any) -> None:
+        if not isinstance(original, Mapping):
+            return
+        seen: dict[str, str] = {}
+        errors: dict[str, dict[int, list[str]]] = {}
+        for priority in self.load_fields:
+            phrases = original.get(priority)
+            for index, phrase in enumerate(phrases if isinstance(phrases, list) else []):
+                if not isinstance(phrase, str) or not phrase.strip():
+                    continue  # reported by the field
+                phrase = phrase.strip().lower()
+                if phrase in seen:
+                    errors.setdefault(priority, {})[index] = [
+                        f"{phrase!r} is already listed under {seen[phrase]} (list each phrase once)"
+                    ]
+                seen.setdefault(phrase, priority)
+        if errors:
+            raise ValidationError(errors)
+
+
+class PriorityFile(BaseSchema):
+    zendesk = Obj(ZendeskPriorities, required=True)
+    default = PriorityField(required=True)
+    keywords = Obj(Keywords, load_default=dict)
+    vip_floor = PriorityField(required=True)
+    vip_requesters = ListOf(EmailOrDomain(), what="emails or @domains", load_default=list)
+
+
+# ---------------------------------------------------------------- zendesk.yaml
+
+class ZendeskFieldsSchema(BaseSchema):
+    tier_field_id = zendesk_id("a Zendesk ticket field id (a positive integer) or null", allow_none=True, load_default=None)
+    first_response_due_field_id = zendesk_id("a Zendesk ticket field id (a positive integer) or null", allow_none=True, load_default=None)
+    resolution_due_field_id = zendesk_id("a Zendesk ticket field id (a positive integer) or null", allow_none=True, load_default=None)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _distinct(self, data: dict, **kwargs: Any) -> None:
+        seen: dict[int, str] = {}
+        for name in self.load_fields:
+            value = data.get(name)
+            if value is not None and value in seen:
+                raise ValidationError(f"field id {value} is already used by {seen[value]} (each field has its own id)", name)
+            if value is not None:
+                seen[value] = name
+
+
+class ZendeskFile(BaseSchema):
+    fields_ = Obj(ZendeskFieldsSchema, data_key="fields", required=True)
+
+
+FILE_SCHEMAS: dict[str, type[BaseSchema]] = {
+    "tiers.yaml": TiersFile,
+    "organizations.yaml": OrganizationsFile,
+    "escalation.yaml": EscalationFile,
+    "priority.yaml": PriorityFile,
+    "zendesk.yaml": ZendeskFile,
+}
+
+__all__ = ["FILE_SCHEMAS", "MATRIX_LEVELS", "PAUSE_STATUSES", "ZENDESK_PRIORITIES", "email"]
