@@ -1,33 +1,33 @@
 """Application factory: nothing is read from the environment or built at import time."""
 from __future__ import annotations
 
-import logging
-from typing import Mapping
+import datetime as dt
+from typing import Callable, Mapping
 
-from flask import Flask, jsonify
+from flask import Flask, current_app, jsonify
+from sqlalchemy import text
 
 from integration.config import Config
-from integration.mappings.store import MappingsStore
+from integration.ingest import utcnow
+from integration.services import Services, build_services, log_mode
+from webhooks.zendesk import blueprint as zendesk_webhooks
 
-log = logging.getLogger("escalator")
 
-
-def create_app(config: Config | Mapping[str, object] | None = None) -> Flask:
+def create_app(config: Config | Mapping[str, object] | None = None, *,
+               now: Callable[[], dt.datetime] = utcnow, services: Services | None = None) -> Flask:
     if not isinstance(config, Config):
         config = Config.from_env().with_overrides(config)
     app = Flask("escalator")
-    app.extensions["escalator.config"] = config
-    app.extensions["escalator.mappings"] = MappingsStore(
-        config.mappings_dir, logger=log, min_interval=config.mappings_poll_seconds
-    )
-    _log_mode(config)
+    app.extensions["escalator.services"] = services or build_services(config, now)
+    log_mode(config)
+    app.register_blueprint(zendesk_webhooks)
     app.add_url_rule("/healthz", "healthz", healthz)
     app.add_url_rule("/readyz", "readyz", readyz)
     return app
 
 
-def mappings_store(app: Flask) -> MappingsStore:
-    return app.extensions["escalator.mappings"]
+def services_of(app: Flask) -> Services:
+    return app.extensions["escalator.services"]
 
 
 def healthz():
@@ -35,22 +35,17 @@ def healthz():
 
 
 def readyz():
-    from flask import current_app
-
-    store = mappings_store(current_app)
-    current = store.current
-    body = {
-        "status": "ready",
-        "mappings": {"fingerprint": current.fingerprint, "source": current.source},
-    }
-    if store.last_error is not None:
+    services = services_of(current_app)
+    body: dict = {"status": "ready"}
+    try:
+        with services.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        body["database"] = "ok"
+    except Exception as exc:  # readiness reports, it does not raise
+        body["status"], body["database"] = "not ready", f"unreachable: {exc.__class__.__name__}"
+    current = services.mappings.current
+    body["mappings"] = {"fingerprint": current.fingerprint, "source": current.source}
+    if services.mappings.last_error is not None:
         # Still ready: the last good mappings keep serving, but the rejected edit must be visible.
-        body["mappings"]["rejected_edit"] = [str(e) for e in store.last_error.errors]
-    return jsonify(body)
-
-
-def _log_mode(config: Config) -> None:
-    if config.zendesk_dry_run:
-        log.warning("Zendesk credentials not set: DRY-RUN, Zendesk actions are recorded, not sent")
-    if config.slack_dry_run:
-        log.warning("SLACK_BOT_TOKEN not set: DRY-RUN, Slack messages are recorded, not sent")
+        body["mappings"]["rejected_edit"] = [str(e) for e in services.mappings.last_error.errors]
+    return jsonify(body), 200 if body["status"] == "ready" else 503

@@ -21,6 +21,8 @@ class Config:
     slack_api_url: str = "https://slack.com/api/"
     admin_user: str | None = None
     admin_password: str | None = field(default=None, repr=False)
+    # Accept unsigned Zendesk/Slack webhooks when no secret is set. Development only; logged loudly.
+    insecure_dev_webhooks: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Config":
@@ -28,6 +30,8 @@ class Config:
         values = {name: env[var] for name, var in _ENV.items() if env.get(var)}
         if "mappings_poll_seconds" in values:
             values["mappings_poll_seconds"] = float(values["mappings_poll_seconds"])
+        if "insecure_dev_webhooks" in values:
+            values["insecure_dev_webhooks"] = values["insecure_dev_webhooks"].lower() in ("1", "true", "yes")
         return cls(**values)
 
     def with_overrides(self, overrides: Mapping[str, object] | None) -> "Config":
@@ -61,4 +65,5 @@ _ENV = {
     "slack_api_url": "SLACK_API_URL",
     "admin_user": "ESCALATOR_ADMIN_USER",
     "admin_password": "ESCALATOR_ADMIN_PASSWORD",
+    "insecure_dev_webhooks": "ESCALATOR_INSECURE_DEV_WEBHOOKS",
 }
