@@ -25,7 +25,8 @@ from integration.mappings.model import (
     Tier,
     ZendeskFields,
 )
-from integration.mappings.schema import FILE_SCHEMAS, allowed
+from integration.mappings.schema import FILE_SCHEMAS
+from integration.mappings.structure import allowed
 from integration.sla.calendar import Calendar
 from integration.sla.priority import PRIORITIES, Priority
 
@@ -59,11 +60,15 @@ def read_files(directory: str | Path) -> dict[str, bytes | None]:
 def load_mappings(directory: str | Path) -> Mappings:
     """Load and validate the five mapping files in `directory`; raise MappingsError with all problems."""
     if not Path(directory).is_dir():
-        raise MappingsError(
-            [MappingIssue(str(directory), None, "", f"no such directory (it should hold {', '.join(FILES)})")],
-            directory=str(directory),
-        )
+        raise no_directory_error(directory)
     return load_from_bytes(directory, read_files(directory))
+
+
+def no_directory_error(directory: str | Path) -> MappingsError:
+    return MappingsError(
+        [MappingIssue(str(directory), None, "", f"no such directory (it should hold {', '.join(FILES)})")],
+        directory=str(directory),
+    )
 
 
 def load_from_bytes(directory: str | Path, contents: Mapping[str, bytes | None]) -> Mappings:
