@@ -68,7 +68,7 @@ class FakeZendesk:
         self._app.stopping.clear()
         self._server = make_server("127.0.0.1", 0, self._app, threaded=True,
                                    request_handler=_QuietHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever,
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
                                         name="fake-zendesk", daemon=True)
         self._thread.start()
         return self
