@@ -6,7 +6,7 @@ indices, e.g. ``("organizations", 3, "tier")``).
 
 Scalars follow YAML 1.2's core schema rather than PyYAML's YAML 1.1 defaults: only true/false are
 booleans (``NO``, Norway's holiday code, stays a string; so do yes/no/on/off), ``18:00`` is not a
-base-60 number, ``010`` is not octal, and dates stay strings (checked by the schema, so that
+base-60 number, ``010`` is ten (not octal), and dates stay strings (checked by the schema, so that
 ``2025-02-30`` is an error with a line instead of a crash).
 """
 from __future__ import annotations
@@ -27,9 +27,9 @@ class _Loader(yaml.SafeLoader):
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"), list("-+0123456789")
-)
+_Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
+# decimal, as in YAML 1.2 (PyYAML would read 010 as octal 8 and fail on 09)
+_Loader.add_constructor("tag:yaml.org,2002:int", lambda loader, node: int(loader.construct_scalar(node), 10))
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(
@@ -131,7 +131,11 @@ def _build(node: yaml.Node, path: Path, loader: _Loader, doc: Document, seen: fr
     if isinstance(node, yaml.SequenceNode):
         seen = seen | {id(node)}
         return [_build(item, path + (i,), loader, doc, seen) for i, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, TypeError, OverflowError):  # e.g. `!!int 0x1F`, `!!float abc`
+        doc.problems.append((path, _line(node), f"{node.value!r} cannot be read as {node.tag.rsplit(':', 1)[-1]}"))
+        return None
 
 
 def error_line(error: yaml.YAMLError) -> int:
@@ -139,8 +143,16 @@ def error_line(error: yaml.YAMLError) -> int:
     return mark.line + 1 if mark is not None else 1
 
 
+_HINTS = (
+    ("'\\t'", "indent with spaces, not tabs"),
+    ("block end", "check the indentation: the keys of one mapping line up, list items start with '- '"),
+    ("mapping values are not allowed", "check the indentation, and quote values that contain ': '"),
+    ("end of stream", "a quote or bracket is not closed"),
+)
+
+
 def error_message(error: yaml.YAMLError) -> str:
-    """`YAML syntax error: …` in one line, with the context PyYAML gives."""
+    """`YAML syntax error: …` in one line, with the context PyYAML gives and a hint for common slips."""
     problem = getattr(error, "problem", None)
     context = getattr(error, "context", None)
     if not problem:
@@ -152,4 +164,5 @@ def error_message(error: yaml.YAMLError) -> str:
         if context_mark is not None:
             text += f" at line {context_mark.line + 1}"
         text += ")"
-    return text
+    hint = next((hint for marker, hint in _HINTS if marker in problem), None)
+    return f"{text}; {hint}" if hint else text
