@@ -413,3 +413,38 @@ def test_cli_check_reports_every_error_and_exits_1(shipped_mappings_dir: Path, t
         "tier (starter, growth, scale, pro, enterprise)",
         "2 errors in mappings",
     ]
+
+
+def test_optional_lists_and_mappings_may_be_left_empty(shipped_mappings_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    directory = copy_shipped(shipped_mappings_dir, tmp_path, monkeypatch)
+    edit(directory, "priority.yaml", "vip_requesters: []", "vip_requesters:")
+    edit(directory, "escalation.yaml", "staff_slack_channel_ids: [C05SUPPSTAFF]", "staff_slack_channel_ids:")
+    edit(directory, "tiers.yaml", "    calendar: business       # Chat Support: Business hours\n",
+         "    calendar: business\n    calendar_by_priority:\n")
+    edit(directory, "organizations.yaml", "domains: [pennyworth.example]", "domains:")
+    mappings = load_mappings("mappings")
+    assert mappings.priority.vip_requesters == ()
+    assert mappings.escalation.staff_slack_channel_ids == ()
+    assert mappings.tiers["starter"].calendar_by_priority == {}
+    assert mappings.organizations[3].domains == ()
+    # an empty `organizations:` is fine too
+    (directory / "organizations.yaml").write_text(
+        "default:\n  tier: starter\n  timezone: UTC\n  holiday_country: null\norganizations:\n")
+    assert load_mappings("mappings").organizations == ()
+
+
+def test_calendar_by_priority_override(shipped_mappings_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    """The commented example in tiers.yaml, switched on."""
+    from integration.sla.priority import Priority
+
+    directory = copy_shipped(shipped_mappings_dir, tmp_path, monkeypatch)
+    edit(directory, "tiers.yaml", "    # calendar_by_priority:   # example override, not active: critical tickets "
+         "run around the clock\n    #   critical: 24x7\n", "    calendar_by_priority:\n      critical: 24x7\n")
+    starter = load_mappings("mappings").tiers["starter"]
+    assert starter.calendar_for(Priority.CRITICAL) == "24x7"
+    assert starter.calendar_for(Priority.HIGH) == "business"
+    edit(directory, "tiers.yaml", "      critical: 24x7\n", "      critical: 24-7\n")
+    assert errors_of("mappings") == [
+        f"mappings/tiers.yaml:{line_of((directory / 'tiers.yaml').read_text(), '24-7')} "
+        "tiers.starter.calendar_by_priority.critical: '24-7' is not a calendar (business, extended, 24x7)"
+    ]

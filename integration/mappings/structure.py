@@ -49,6 +49,11 @@ class BaseSchema(Schema):
 class Obj(fields.Nested):
     """A nested mapping; anything else is an error that lists the keys it takes."""
 
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        if value is None and not self.required:
+            return {}  # an optional mapping written as `key:` with nothing under it
+        return super().deserialize(value, attr, data, **kwargs)
+
     def _deserialize(self, value, attr, data, partial=None, **kwargs):
         if not isinstance(value, Mapping):
             raise ValidationError(f"expected a mapping with keys {allowed(self.schema)}, got {got(value)}")
@@ -56,9 +61,16 @@ class Obj(fields.Nested):
 
 
 class ListOf(fields.List):
+    """A list; anything else is an error that says what goes in it."""
+
     def __init__(self, inner: fields.Field, *, what: str, **kwargs: Any):
         super().__init__(inner, **kwargs)
         self.what = what
+
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        if value is None and not self.required:
+            return []  # an optional list written as `key:` with nothing after it
+        return super().deserialize(value, attr, data, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, list):
