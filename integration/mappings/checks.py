@@ -133,7 +133,8 @@ def _unique(orgs_file: Mapping, doc: Document) -> Iterator[Found]:
             if _text(domain):
                 values.append(("domains", ("organizations", i, "domains", j), _text(domain).lower(), domain))
         if _text(org.get("slack_channel_id")):
-            values.append(("slack_channel_id", ("organizations", i, "slack_channel_id"), _text(org["slack_channel_id"]), org["slack_channel_id"]))
+            channel = org["slack_channel_id"]
+            values.append(("slack_channel_id", ("organizations", i, "slack_channel_id"), _text(channel), channel))
         for key, path, norm, shown in values:
             earlier = first.setdefault((key, norm), path)
             if earlier != path:

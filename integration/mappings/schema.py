@@ -237,10 +237,14 @@ class PriorityFile(BaseSchema):
 
 # ---------------------------------------------------------------- zendesk.yaml
 
+def _field_id() -> Base:
+    return zendesk_id("a Zendesk ticket field id (a positive integer) or null", allow_none=True, load_default=None)
+
+
 class ZendeskFieldsSchema(BaseSchema):
-    tier_field_id = zendesk_id("a Zendesk ticket field id (a positive integer) or null", allow_none=True, load_default=None)
-    first_response_due_field_id = zendesk_id("a Zendesk ticket field id (a positive integer) or null", allow_none=True, load_default=None)
-    resolution_due_field_id = zendesk_id("a Zendesk ticket field id (a positive integer) or null", allow_none=True, load_default=None)
+    tier_field_id = _field_id()
+    first_response_due_field_id = _field_id()
+    resolution_due_field_id = _field_id()
 
     @validates_schema(skip_on_field_errors=False)
     def _distinct(self, data: dict, **kwargs: Any) -> None:

@@ -86,7 +86,9 @@ class Week(Base):
 
     def convert(self, value):
         if not isinstance(value, Mapping):
-            raise ValidationError(f'expected a mapping of days to windows, like mon-fri: ["09:00-18:00"], got {got(value)}')
+            raise ValidationError(
+                f'expected a mapping of days to windows, like mon-fri: ["09:00-18:00"], got {got(value)}'
+            )
         week: list[list[Window]] = [[] for _ in DAYS]
         given_by: dict[int, str] = {}
         errors: dict[str, Any] = {}
@@ -132,7 +134,9 @@ class Week(Base):
                 continue
             clash = next((w for w in parsed if window[0] < w[1] and w[0] < window[1]), None)
             if clash is not None:
-                errors[i] = [f"{got(item)} overlaps {_fmt(clash[0])}-{_fmt(clash[1])} (the windows of a day must not overlap)"]
+                errors[i] = [
+                    f"{got(item)} overlaps {_fmt(clash[0])}-{_fmt(clash[1])} (the windows of a day must not overlap)"
+                ]
                 continue
             parsed.append(window)
         return parsed, errors
