@@ -19,30 +19,25 @@ NOTED = ("tier", "priority", "first_response_due", "resolution_due", "resolution
 
 
 def decide(mappings: Mappings, state: TicketState | None, signal: TicketSignal, now: dt.datetime) -> Decision:
-    if state is None and not _can_start(signal):
-        return Decision("refresh", "new ticket with an incomplete or untrusted payload: reading it from Zendesk",
-                        actions=(fetch_action(signal.ticket_id, signal.at),))
+    if state is None and not signal.authoritative:
+        return Decision("refresh", "new ticket: reading its authoritative state from Zendesk",
+                        actions=(fetch_action(signal.ticket_id, signal.source_key),))
     base = state or TicketState(id=signal.ticket_id, created_at=signal.created_at)
-    applied = apply_signal(base, signal)
+    applied = apply_signal(base, signal, signal.at or now)
     customer = match_customer(mappings, organization_id=applied.organization_id,
                               requester_email=applied.requester_email)
     priority = _settle(mappings, applied, customer)
-    applied = _with_policy(applied, signal, customer.tier, priority)
+    applied = _with_policy(applied, signal.at or now, customer.tier, priority)
     sla = compute_sla(rows.to_clock_history(mappings, customer, applied.created_at, list(applied.history)),
                       now, mappings.escalation.warning_ratio)
     return _finish(mappings, state, applied, customer, sla, signal, now)
 
 
-def _can_start(signal: TicketSignal) -> bool:
-    return signal.created_at is not None and not signal.needs_refresh and (
-        signal.organization_known or signal.authoritative)
-
-
-def apply_signal(state: TicketState, signal: TicketSignal) -> TicketState:
+def apply_signal(state: TicketState, signal: TicketSignal, at: dt.datetime) -> TicketState:
     history = list(state.history)
     changes: dict = {}
     if signal.status is not None and signal.status != state.status:
-        history.append(rows.status_row(max(signal.at, state.created_at), signal.status))
+        history.append(rows.status_row(max(at, state.created_at), signal.status))
         changes["status"] = signal.status
     for comment in signal.comments:
         row = rows.comment_row(max(comment.at, state.created_at), comment.public, comment.by_agent)
@@ -66,11 +61,13 @@ def _settle(mappings: Mappings, state: TicketState, customer: Customer) -> Prior
                            extra_vips=vips)
 
 
-def _with_policy(state: TicketState, signal: TicketSignal, tier: str, decision: PriorityDecision) -> TicketState:
+def _with_policy(state: TicketState, at: dt.datetime, tier: str, decision: PriorityDecision) -> TicketState:
     history = list(state.history)
-    if rows.current_policy(history) != (tier, decision.priority):
-        at = state.created_at if not history or not any(r["kind"] == "policy" for r in history) else signal.at
-        history.append(rows.policy_row(max(at, state.created_at), tier, decision.priority))
+    current = rows.current_policy(history)
+    if current != (tier, decision.priority):
+        # The first policy holds from creation; a later change holds from the event that caused it.
+        since = state.created_at if current is None else max(at, state.created_at)
+        history.append(rows.policy_row(since, tier, decision.priority))
     return replace(state, history=tuple(history), tier=tier, priority=decision.priority.value,
                    priority_reason=decision.reason)
 
@@ -158,4 +155,4 @@ def timers_for(sla: dict[Target, TargetStatus], now: dt.datetime) -> tuple[Timer
 
 def _reason(before: TicketState | None, signal: TicketSignal) -> str:
     origin = "API read" if signal.authoritative else f"webhook '{signal.kind}'"
-    return f"{'new ticket' if before is None else 'ticket changed'} ({origin} at {rows.iso(signal.at)})"
+    return f"{'new ticket' if before is None else 'ticket changed'} ({origin})"

@@ -65,5 +65,5 @@ class Ingestor:
         decision = decide(self.mappings.current, state, signal, now)
         repo.save_decision(session, decision, inbox_id=inbox_id, now=now)
         if signal.needs_refresh and decision.outcome != "refresh" and state is not None:
-            repo.enqueue(session, fetch_action(signal.ticket_id, signal.at), ticket_id=signal.ticket_id, now=now)
+            repo.enqueue(session, fetch_action(signal.ticket_id, signal.source_key), ticket_id=signal.ticket_id, now=now)
         return IngestResult(decision.outcome, decision.detail, inbox_id)

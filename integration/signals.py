@@ -23,7 +23,7 @@ class Comment:
 class TicketSignal:
     ticket_id: int
     kind: str  # created | updated | comment | status | priority | organization | satisfaction | tags | snapshot
-    at: dt.datetime  # when it happened in Zendesk (not when we received it)
+    at: dt.datetime | None  # when it happened in Zendesk (not when we received it); None: unknown
     created_at: dt.datetime | None = None
     status: str | None = None
     zendesk_priority: str | None = None  # "" = Zendesk says the ticket has no priority
@@ -37,6 +37,7 @@ class TicketSignal:
     satisfaction: str | None = None  # good | bad | offered | unoffered
     authoritative: bool = False  # read from the API by the worker: complete and trusted
     untrusted: tuple[str, ...] = field(default=())  # fields the payload carried that we could not trust
+    source_key: str = ""  # the inbound event's dedup key, so follow-up actions are idempotent too
 
     @property
     def needs_refresh(self) -> bool:

@@ -6,6 +6,7 @@ update that would change nothing is never sent.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 from integration.mappings.model import Mappings
 from integration.sla.priority import Priority
@@ -60,7 +61,7 @@ def desired_update(mappings: Mappings, state: TicketState, sla: dict[Target, Tar
     return update
 
 
-def fetch_action(ticket_id: int, at: dt.datetime) -> Action:
+def fetch_action(ticket_id: int, source_key: str) -> Action:
     """Read the ticket's authoritative state from the API (in the worker, never on the request path)."""
-    key = f"fetch-{ticket_id}-{int(at.timestamp())}"
-    return Action("zendesk", "fetch_ticket", {"ticket_id": ticket_id}, key)
+    digest = hashlib.sha256(source_key.encode()).hexdigest()[:24]
+    return Action("zendesk", "fetch_ticket", {"ticket_id": ticket_id}, f"fetch-{ticket_id}-{digest}")
