@@ -222,7 +222,7 @@ class _Track:
 
     def retarget(self, at: datetime, policy: Policy) -> None:
         self._use(policy)
-        if False:
+        if self.breached_at is None and self.elapsed > self.length:
             self.breached_at = at
         if self.elapsed < self.warn_length and self.breached_at is None:
             self.warned_at = None
