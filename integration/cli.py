@@ -19,3 +19,7 @@ for command in (mappings, explain, serve):
 
 def main() -> None:
     cli(prog_name="escalator")
+
+
+if __name__ == "__main__":
+    main()

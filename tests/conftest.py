@@ -4,6 +4,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.db import backends, database_url
+
 settings.register_profile("dev", max_examples=200, deadline=None)
 settings.register_profile(
     "ci", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -16,3 +18,10 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def shipped_mappings_dir() -> Path:
     return REPO / "mappings"
+
+
+@pytest.fixture(params=backends())
+def database(request, tmp_path):
+    """A migrated, empty database URL: SQLite always, PostgreSQL too when TEST_DATABASE_URL is set."""
+    with database_url(request.param, tmp_path) as url:
+        yield url

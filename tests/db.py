@@ -1,0 +1,45 @@
+"""Databases for tests: a SQLite file per test, and a fresh PostgreSQL database when TEST_DATABASE_URL is set."""
+from __future__ import annotations
+
+import os
+import uuid
+from contextlib import contextmanager
+from typing import Iterator
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from integration.storage.db import upgrade
+
+
+def backends() -> list[str]:
+    return ["sqlite", "postgresql"] if os.environ.get("TEST_DATABASE_URL") else ["sqlite"]
+
+
+@contextmanager
+def database_url(backend: str, tmp_path) -> Iterator[str]:
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path}/escalator-test.db"
+        upgrade(url)
+        yield url
+        return
+    with postgres_database() as url:
+        upgrade(url)
+        yield url
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    admin_url = make_url(os.environ["TEST_DATABASE_URL"])
+    if admin_url.drivername == "postgresql":
+        admin_url = admin_url.set(drivername="postgresql+psycopg")
+    name = f"escalator_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
