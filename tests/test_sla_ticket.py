@@ -148,6 +148,17 @@ def test_solved_ticket_resolution_met_and_reopened_keeps_elapsed():
     assert reopened.due == day(1, 14)
 
 
+def test_reopened_ticket_takes_the_policy_changed_while_it_was_solved():
+    events = (status(day(0, 12), "solved"), policy_change(day(0, 13), URGENT_24X7), status(day(0, 14), "open"))
+    resolution = sla(day(0, 9), day(0, 14, 30), *events)[RES]
+    assert (resolution.state, resolution.target_length, resolution.due) == (State.RUNNING, 4 * HOUR, day(0, 15))
+    solved = sla(day(0, 9), day(0, 13, 30), *events[:2])[RES]
+    assert solved.state is State.MET and solved.target_length == 8 * HOUR  # judged by the policy at the stop
+    tight = Policy(ALWAYS_NY, first_response=HOUR, resolution=2 * HOUR)
+    past = sla(day(0, 9), day(0, 14, 30), events[0], policy_change(day(0, 13), tight), events[2])[RES]
+    assert (past.state, past.breached_at, past.elapsed) == (State.BREACHED, day(0, 14), 3.5 * HOUR)
+
+
 def test_resolution_breach_stays_after_solve():
     resolution = sla(day(0, 9), day(1, 15), status(day(1, 12), "solved"))[RES]  # 8h used up Mon 17:00
     assert (resolution.state, resolution.breached_at, resolution.stopped_at) == (
