@@ -34,24 +34,30 @@ def decide(mappings: Mappings, state: TicketState | None, signal: TicketSignal, 
 
 
 def apply_signal(state: TicketState, signal: TicketSignal, at: dt.datetime) -> TicketState:
+    """Fold an event into the state. Events can arrive out of order: each is placed at its own instant,
+    and the ticket's field snapshot only moves forward in time."""
+    at = max(at, state.created_at)
     history = list(state.history)
-    changes: dict = {}
-    if signal.status is not None and signal.status != state.status:
-        history.append(rows.status_row(max(at, state.created_at), signal.status))
-        changes["status"] = signal.status
+    if signal.status is not None and signal.status != rows.status_at(history, at):
+        history.append(rows.status_row(at, signal.status))
     for comment in signal.comments:
         row = rows.comment_row(max(comment.at, state.created_at), comment.public, comment.by_agent)
         if row not in history:
             history.append(row)
+    changes: dict = {"history": tuple(history), "status": rows.status_at(history, None)}
+    if state.observed_at is None or at >= state.observed_at or signal.authoritative:
+        changes |= _snapshot_fields(signal) | {"observed_at": max(at, state.observed_at or at)}
+    return replace(state, **changes)
+
+
+def _snapshot_fields(signal: TicketSignal) -> dict:
+    changes = {name: getattr(signal, name) for name in ("zendesk_priority", "requester_email", "subject",
+                                                       "description") if getattr(signal, name) is not None}
     if signal.organization_known or signal.authoritative:
         changes["organization_id"] = signal.organization_id
-    for name in ("zendesk_priority", "requester_email", "subject", "description"):
-        value = getattr(signal, name)
-        if value is not None:
-            changes[name] = value
     if signal.tags is not None:
         changes["tags"] = tuple(signal.tags)
-    return replace(state, history=tuple(history), **changes)
+    return changes
 
 
 def _settle(mappings: Mappings, state: TicketState, customer: Customer) -> PriorityDecision:

@@ -35,6 +35,12 @@ def comment_row(at: dt.datetime, public: bool, by_agent: bool) -> dict:
     return {"at": iso(at), "kind": "comment", "public": public, "by_agent": by_agent}
 
 
+def status_at(rows: list[dict], at: dt.datetime | None) -> str:
+    """The status in force at `at` (None: the latest); "new" before any status row."""
+    statuses = [r for r in rows if r["kind"] == "status" and (at is None or parse_iso(r["at"]) <= at)]
+    return max(statuses, key=lambda r: parse_iso(r["at"]))["status"] if statuses else "new"
+
+
 def current_policy(rows: list[dict]) -> tuple[str, Priority] | None:
     policies = [r for r in rows if r["kind"] == "policy"]
     if not policies:
@@ -47,8 +53,8 @@ def to_clock_history(mappings: Mappings, customer: Customer, created_at: dt.date
                      rows: list[dict]) -> TicketHistory:
     """Rebuild the clock's input with the current mappings (so a mapping edit moves the due times)."""
     ordered = sorted(rows, key=lambda r: parse_iso(r["at"]))
-    first, rest = ordered[0], ordered[1:]
-    events = tuple(_event(mappings, customer, row) for row in rest if _known(mappings, row))
+    first = next(row for row in ordered if row["kind"] == "policy")
+    events = tuple(_event(mappings, customer, row) for row in ordered if row is not first and _known(mappings, row))
     return TicketHistory(created_at=created_at, policy=_policy(mappings, customer, first), events=events)
 
 

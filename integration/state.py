@@ -25,6 +25,7 @@ class TicketState:
     level: int = 1
     version: int = 0
     mappings_fingerprint: str = ""
+    observed_at: dt.datetime | None = None  # time of the newest event whose field snapshot we applied
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from integration import outbox
 from integration.outbox import Claimed
 
 log = logging.getLogger("escalator.worker")
-BACKOFF = tenacity.wait_exponential_jitter(initial=2, max=600, jitter=2)
+BACKOFF = tenacity.wait_exponential_jitter(multiplier=2, max=600, jitter=2)
 
 
 class Deliverer(Protocol):

@@ -88,8 +88,13 @@ class BusinessClock:
         if self._week is None:
             return end - start
         total = ZERO
-        for open_at, close_at in self._walk(start, end):
-            total += close_at - open_at
+        for intervals in self._open_days(start, end):
+            for open_at, close_at in intervals:
+                if close_at <= start:
+                    continue
+                if open_at >= end:
+                    break
+                total += (end if close_at > end else close_at) - (start if open_at < start else open_at)
         return total
 
     def add(self, start: datetime, duration: timedelta) -> datetime:
@@ -104,11 +109,14 @@ class BusinessClock:
         if self._week is None:
             return start + duration
         left = duration
-        for open_at, close_at in self._walk(start, None):
-            span = close_at - open_at
-            if span >= left:
-                return open_at + left
-            left -= span
+        for intervals in self._open_days(start, None):
+            for open_at, close_at in intervals:
+                if close_at <= start:
+                    continue
+                span = close_at - (start if open_at < start else open_at)
+                if span >= left:
+                    return close_at - span + left
+                left -= span
         raise AssertionError("unreachable: an unbounded walk ends only by raising")
 
     def next_open(self, at: datetime) -> datetime:
@@ -123,7 +131,18 @@ class BusinessClock:
         return self._week is None or next(self._walk(at, None))[0] == at
 
     def _walk(self, start: datetime, end: datetime | None) -> Iterator[Interval]:
-        """Open intervals clipped to [start, end), day by day from start's local date."""
+        """Open intervals clipped to [start, end), ascending."""
+        for intervals in self._open_days(start, end):
+            for open_at, close_at in intervals:
+                if close_at <= start:
+                    continue
+                if end is not None and open_at >= end:
+                    return
+                yield (start if open_at < start else open_at,
+                       end if end is not None and close_at > end else close_at)
+
+    def _open_days(self, start: datetime, end: datetime | None) -> Iterator[tuple[Interval, ...]]:
+        """The open intervals of each local day that may meet [start, end), unclipped, skipping closed days."""
         if end is not None and end <= start:
             return
         # Earlier local days end by this day's midnight, which is never after `start`.
@@ -132,21 +151,22 @@ class BusinessClock:
         last_day = None if end is None else end.astimezone(self.tz).date() + ONE_DAY
         closed_run = 0
         while True:
-            intervals = self._intervals_on(day)
-            for open_at, close_at in intervals:
-                if close_at <= start:
-                    continue
-                if end is not None and open_at >= end:
+            intervals = self._days.get(day)
+            if intervals is None:
+                intervals = self._intervals_on(day)
+            if intervals:
+                closed_run = 0
+                yield intervals
+                if end is not None and intervals[-1][1] >= end:
                     return
-                yield (start if open_at < start else open_at,
-                       end if end is not None and close_at > end else close_at)
-            closed_run = 0 if intervals else closed_run + 1
+            else:
+                closed_run += 1
+                if last_day is None and closed_run > MAX_CLOSED_DAYS:
+                    first_closed = day - (closed_run - 1) * ONE_DAY
+                    raise ValueError(f"{self!r} has no open time in the {closed_run} days from {first_closed}:"
+                                     " are all days closed?")
             if day == last_day:
                 return
-            if last_day is None and closed_run > MAX_CLOSED_DAYS:
-                first_closed = day - (closed_run - 1) * ONE_DAY
-                raise ValueError(f"{self!r} has no open time in the {closed_run} days from {first_closed}: "
-                                 "are all days closed?")
             day += ONE_DAY
 
     def _intervals_on(self, day: date) -> tuple[Interval, ...]:

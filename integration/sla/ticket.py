@@ -241,13 +241,19 @@ class _Track:
             state, due, warning = State.PAUSED, None, None
         else:
             state = State.MET if stopped_at else State.RUNNING
-            due = self._reach(now, self.length - self.elapsed)
-            warning = self.warned_at or self._reach(now, self.warn_length - self.elapsed)
+            due, warning = self._due_and_warning(now)
         return TargetStatus(
             target=self.target, state=state, due=due, warning=warning, elapsed=self.elapsed,
             remaining=self.length - self.elapsed, target_length=self.length,
             stopped_at=stopped_at, breached_at=self.breached_at,
         )
+
+    def _due_and_warning(self, now: datetime) -> tuple[datetime, datetime]:
+        if self.warned_at is not None:
+            return self._reach(now, self.length - self.elapsed), self.warned_at
+        warning = self._reach(now, self.warn_length - self.elapsed)
+        # add(add(s, a), b) == add(s, a + b) for b > 0: walk on from the warning instead of from now
+        return self._reach(warning, self.length - self.warn_length), warning
 
     def _reach(self, start: datetime, amount: timedelta) -> datetime:
         """The instant `amount` more open time is used up from start; start itself if none is left."""

@@ -56,6 +56,7 @@ class Ticket(Base):
     tags: Mapped[list] = mapped_column(JSON, default=list)
     version: Mapped[int] = mapped_column(Integer, default=0)  # bumps on every SLA change; timers carry it
     mappings_fingerprint: Mapped[str] = mapped_column(String(64), default="")
+    observed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)  # newest event applied
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
 

@@ -13,7 +13,7 @@ from integration.storage.models import AuditEntry, InboxEvent, OutboxAction, Tic
 
 STATE_COLUMNS = ("organization_id", "requester_email", "subject", "description", "status", "zendesk_priority", "tier",
                  "priority", "priority_reason", "created_at", "sla", "written", "level", "version",
-                 "mappings_fingerprint")
+                 "mappings_fingerprint", "observed_at")
 
 
 @dataclass(frozen=True)

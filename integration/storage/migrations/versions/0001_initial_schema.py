@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 03:05:46.512921
+Create Date: 2026-11-22
 """
 from alembic import op
 import sqlalchemy as sa
@@ -72,6 +72,7 @@ def upgrade() -> None:
     sa.Column('organization_id', sa.BigInteger(), nullable=True),
     sa.Column('requester_email', sa.String(length=320), nullable=True),
     sa.Column('subject', sa.Text(), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('zendesk_priority', sa.String(length=16), nullable=True),
     sa.Column('tier', sa.String(length=64), nullable=True),
@@ -85,6 +86,7 @@ def upgrade() -> None:
     sa.Column('tags', sa.JSON(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('mappings_fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('observed_at', integration.storage.models.UtcDateTime(timezone=True), nullable=True),
     sa.Column('updated_at', integration.storage.models.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )

@@ -1,0 +1,106 @@
+"""End-to-end harness: the real app and worker, real zenpy, the fake Zendesk, an injected clock."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from integration.app import create_app
+from integration.config import Config
+from integration.services import Services, build_services
+from integration.worker import Worker
+from integration.zendesk.client import build_zenpy
+from integration.zendesk.gateway import ZendeskGateway
+from integration.zendesk.signature import sign
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "tests" / "fixtures" / "zendesk"
+SECRET = "test-webhook-secret"
+ORG_IDS = {"360000000101": "1001", "360000000102": "1002", "360000000103": "1003", "360000000104": "1004"}
+FIELD_IDS = {"tier_field_id": 9001, "first_response_due_field_id": 9002, "resolution_due_field_id": 9003}
+
+
+class Clock:
+    def __init__(self, start: dt.datetime) -> None:
+        self.at, self.lock = start, threading.Lock()
+
+    def __call__(self) -> dt.datetime:
+        with self.lock:
+            return self.at
+
+    def set(self, at: dt.datetime) -> None:
+        with self.lock:
+            self.at = at
+
+    def advance(self, **delta) -> None:
+        with self.lock:
+            self.at += dt.timedelta(**delta)
+
+
+def mappings_for_tests(tmp_path: Path) -> Path:
+    """The shipped mappings with the fixtures' organization ids and installed Zendesk fields."""
+    target = tmp_path / "mappings"
+    shutil.copytree(REPO / "mappings", target)
+    organizations = target / "organizations.yaml"
+    text = organizations.read_text()
+    for shipped, fixture in ORG_IDS.items():
+        text = text.replace(f"zendesk_id: {shipped}", f"zendesk_id: {fixture}")
+    organizations.write_text(text)
+    zendesk = target / "zendesk.yaml"
+    text = zendesk.read_text()
+    for name, value in FIELD_IDS.items():
+        text = text.replace(f"{name}: null", f"{name}: {value}")
+    zendesk.write_text(text)
+    return target
+
+
+@dataclass
+class Stack:
+    services: Services
+    client: object  # Flask test client
+    worker: Worker
+    clock: Clock
+    fake: object
+
+    def post(self, body: bytes | dict, *, secret: str = SECRET, timestamp: str | None = None, headers=None):
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        stamp = timestamp or self.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
+        sent = {"Content-Type": "application/json", "X-Zendesk-Webhook-Signature-Timestamp": stamp,
+                "X-Zendesk-Webhook-Signature": sign(secret, stamp, raw)}
+        sent.update(headers or {})
+        return self.client.post("/webhooks/zendesk", data=raw, headers=sent)
+
+    def drain(self, rounds: int = 50) -> int:
+        """Run the worker until it has nothing due (or `rounds` rounds)."""
+        total = 0
+        for _ in range(rounds):
+            done = self.worker.run_once()
+            total += done
+            if not done:
+                break
+        return total
+
+
+def fixture_body(name: str, **changes) -> dict:
+    document = json.loads((FIXTURES / f"{name}.json").read_text())
+    for path, value in changes.items():
+        node = document
+        *parents, leaf = path.split("__")
+        for key in parents:
+            node = node[key]
+        node[leaf] = value
+    return document
+
+
+def build_stack(database_url: str, mappings_dir: Path, fake, clock: Clock, **config) -> Stack:
+    settings = Config(database_url=database_url, mappings_dir=str(mappings_dir), mappings_poll_seconds=0,
+                      zendesk_subdomain=fake.subdomain, zendesk_email=fake.email, zendesk_api_token=fake.token,
+                      zendesk_webhook_secret=SECRET, **config)
+    services = build_services(settings, clock)
+    app = create_app(settings, services=services)
+    gateway = ZendeskGateway(build_zenpy(settings, timeout=2), services.ingestor)
+    worker = Worker(services.sessions, {"zendesk": gateway}, now=clock)
+    return Stack(services, app.test_client(), worker, clock, fake)
