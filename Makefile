@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/escalator mappings check $(or $(MAPPINGS_DIR),mappings)
+	$(BIN)/escalator db upgrade
 	$(BIN)/escalator serve
 
 test: $(STAMP)

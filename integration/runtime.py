@@ -1,0 +1,30 @@
+"""Wiring the worker from a Config: the Zendesk gateway (or dry-run) and the services it shares."""
+from __future__ import annotations
+
+import logging
+import threading
+
+from integration.services import Services
+from integration.worker import Worker
+from integration.zendesk.client import build_zenpy
+from integration.zendesk.gateway import ZendeskGateway
+
+log = logging.getLogger("escalator")
+
+
+def build_worker(services: Services) -> Worker:
+    config = services.config
+    zenpy = None if config.zendesk_dry_run else build_zenpy(config)
+    deliverers = {"zendesk": ZendeskGateway(zenpy, services.ingestor)}
+    return Worker(services.sessions, deliverers, now=services.now)
+
+
+def start_worker_thread(services: Services) -> threading.Event:
+    stop = threading.Event()
+    worker = build_worker(services)
+    threading.Thread(target=worker.run_forever, args=(stop,), name="escalator-worker", daemon=True).start()
+    return stop
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
