@@ -115,12 +115,9 @@ settings_for = dict(
 )
 
 
-def clock_for(calendar: str, zone: str, closed: str) -> BusinessClock:
-    return _clock_for(calendar, zone, closed)
-
-
 @lru_cache(maxsize=None)
-def _clock_for(calendar: str, zone: str, closed: str) -> BusinessClock:
+def clock_for(calendar: str, zone: str, closed: str) -> BusinessClock:
+    """One clock per combination, as the service keeps them (and their caches) warm."""
     closed_days = CLOSED_SETS[closed]
     return BusinessClock(CALENDARS[calendar], zone, lambda d: d in closed_days)
 
@@ -135,7 +132,8 @@ def test_add_matches_minute_reference(calendar, zone, horizon, closed, i, minute
     expected = reference_add(prefix, i, minutes)
     assume(expected is not None)
     start = horizon_start(zone, horizon)
-    assert clock_for(calendar, zone, closed).add(start + i * MINUTE, minutes * MINUTE) == start + expected * MINUTE
+    got = clock_for(calendar, zone, closed).add(start + i * MINUTE, minutes * MINUTE)
+    assert got == start + expected * MINUTE
 
 
 @given(**settings_for, i=start_minutes, length=st.integers(-60, 4 * 1440))
@@ -157,9 +155,10 @@ def test_is_open_and_next_open_match_reference(calendar, zone, horizon, closed, 
     assert c.next_open(start + i * MINUTE) == start + expected * MINUTE
 
 
-instants = st.one_of(st.integers(0, 12 * 86400 * 10**6), st.integers(7 * 86400 * 10**6, 9 * 86400 * 10**6)).map(
+DAY_US = 86400 * 10**6
+instants = st.one_of(st.integers(0, 12 * DAY_US), st.integers(7 * DAY_US, 9 * DAY_US)).map(
     lambda us: timedelta(microseconds=us))
-durations = st.integers(0, 2 * 86400 * 10**6).map(lambda us: timedelta(microseconds=us))
+durations = st.integers(0, 2 * DAY_US).map(lambda us: timedelta(microseconds=us))
 
 
 @given(**settings_for, offset=instants, d1=durations, d2=durations)
@@ -257,7 +256,8 @@ def test_thanksgiving_and_christmas_close_business_days():
 
 
 def test_holidays_close_extended_days_but_not_24x7():
-    extended, always = clock(EXTENDED, NEW_YORK, lambda d: d in US), clock(ALWAYS, NEW_YORK, lambda d: d in US)
+    extended = clock(EXTENDED, NEW_YORK, lambda d: d in US)
+    always = clock(ALWAYS, NEW_YORK, lambda d: d in US)
     thanksgiving_noon = local(NEW_YORK, 2024, 11, 28, 12)
     assert extended.next_open(thanksgiving_noon) == local(NEW_YORK, 2024, 11, 29, 6)
     assert always.is_open(thanksgiving_noon)
@@ -305,7 +305,8 @@ def test_extended_calendar_runs_weekday_evenings_and_saturday():
     c = clock(EXTENDED, NEW_YORK)
     assert EXTENDED.day_seconds == 16 * 3600
     assert c.add(local(NEW_YORK, 2024, 6, 14, 21), 2 * HOUR) == local(NEW_YORK, 2024, 6, 15, 10)  # Fri -> Sat
-    assert c.add(local(NEW_YORK, 2024, 6, 15, 16, 30), HOUR) == local(NEW_YORK, 2024, 6, 17, 6, 30)  # Sat -> Mon
+    saturday = local(NEW_YORK, 2024, 6, 15, 16, 30)
+    assert c.add(saturday, HOUR) == local(NEW_YORK, 2024, 6, 17, 6, 30)  # Sat -> Mon
     assert c.add(local(NEW_YORK, 2024, 6, 17, 5), timedelta(0)) == local(NEW_YORK, 2024, 6, 17, 6)
 
 
@@ -313,7 +314,7 @@ def test_multi_window_day():
     lunch = Calendar("lunch break", ((((540, 720), (780, 1080)),) * 5) + ((), ()))
     c = clock(lunch, NEW_YORK)
     assert c.add(local(NEW_YORK, 2024, 6, 12, 11), 2 * HOUR) == local(NEW_YORK, 2024, 6, 12, 14)
-    assert c.add(local(NEW_YORK, 2024, 6, 12, 11), HOUR) == local(NEW_YORK, 2024, 6, 12, 12)  # closing at noon
+    assert c.add(local(NEW_YORK, 2024, 6, 12, 11), HOUR) == local(NEW_YORK, 2024, 6, 12, 12)  # lunch closing
     assert not c.is_open(local(NEW_YORK, 2024, 6, 12, 12, 30))
     assert [(s.astimezone(NEW_YORK).hour, e.astimezone(NEW_YORK).hour) for s, e in c.open_intervals(
         local(NEW_YORK, 2024, 6, 12, 10), local(NEW_YORK, 2024, 6, 12, 15))] == [(10, 12), (13, 15)]

@@ -142,7 +142,7 @@ class BusinessClock:
                        end if end is not None and close_at > end else close_at)
 
     def _open_days(self, start: datetime, end: datetime | None) -> Iterator[tuple[Interval, ...]]:
-        """The open intervals of each local day that may meet [start, end), unclipped, skipping closed days."""
+        """Each open local day's intervals that may meet [start, end), unclipped; closed days skipped."""
         if end is not None and end <= start:
             return
         # Earlier local days end by this day's midnight, which is never after `start`.
@@ -163,8 +163,8 @@ class BusinessClock:
                 closed_run += 1
                 if last_day is None and closed_run > MAX_CLOSED_DAYS:
                     first_closed = day - (closed_run - 1) * ONE_DAY
-                    raise ValueError(f"{self!r} has no open time in the {closed_run} days from {first_closed}:"
-                                     " are all days closed?")
+                    raise ValueError(f"{self!r} has no open time in the {closed_run} days from "
+                                     f"{first_closed}: are all days closed?")
             if day == last_day:
                 return
             day += ONE_DAY

@@ -109,7 +109,8 @@ class TargetStatus:
     breached_at: datetime | None
 
 
-def compute_sla(history: TicketHistory, now: datetime, warning_ratio: float = 0.8) -> dict[Target, TargetStatus]:
+def compute_sla(history: TicketHistory, now: datetime,
+                warning_ratio: float = 0.8) -> dict[Target, TargetStatus]:
     """Both targets of the ticket as they stand at `now` (see the module docstring for the rules)."""
     if not 0 < warning_ratio <= 1:
         raise ValueError(f"warning_ratio must be in (0, 1], got {warning_ratio}")
