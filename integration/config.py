@@ -21,6 +21,7 @@ class Config:
     slack_api_url: str = "https://slack.com/api/"
     admin_user: str | None = None
     admin_password: str | None = field(default=None, repr=False)
+    outbox_lease_seconds: float = 60.0  # a claimed action whose worker died is retried after this
     # Accept unsigned Zendesk/Slack webhooks when no secret is set. Development only; logged loudly.
     insecure_dev_webhooks: bool = False
 
@@ -30,6 +31,8 @@ class Config:
         values = {name: env[var] for name, var in _ENV.items() if env.get(var)}
         if "mappings_poll_seconds" in values:
             values["mappings_poll_seconds"] = float(values["mappings_poll_seconds"])
+        if "outbox_lease_seconds" in values:
+            values["outbox_lease_seconds"] = float(values["outbox_lease_seconds"])
         if "insecure_dev_webhooks" in values:
             values["insecure_dev_webhooks"] = values["insecure_dev_webhooks"].lower() in ("1", "true", "yes")
         return cls(**values)
@@ -66,4 +69,5 @@ _ENV = {
     "admin_user": "ESCALATOR_ADMIN_USER",
     "admin_password": "ESCALATOR_ADMIN_PASSWORD",
     "insecure_dev_webhooks": "ESCALATOR_INSECURE_DEV_WEBHOOKS",
+    "outbox_lease_seconds": "OUTBOX_LEASE_SECONDS",
 }

@@ -44,7 +44,8 @@ class DryRun:
     detail: str
 
 
-def claim(session: Session, now: dt.datetime, limit: int = 20, target: str | None = None) -> list[Claimed]:
+def claim(session: Session, now: dt.datetime, limit: int = 20, target: str | None = None,
+          lease: dt.timedelta = LEASE) -> list[Claimed]:
     """Claim up to `limit` due actions; only the oldest unfinished action of each ticket is eligible."""
     older = aliased(OutboxAction)
     blocked_by_older = exists().where(and_(
@@ -64,7 +65,7 @@ def claim(session: Session, now: dt.datetime, limit: int = 20, target: str | Non
     rows = session.execute(query).scalars().all()
     for row in rows:
         row.attempts += 1
-        row.lease_until = now + LEASE
+        row.lease_until = now + lease
     return [Claimed(r.id, r.ticket_id, r.target, r.kind, dict(r.payload), r.idempotency_key, r.attempts)
             for r in rows]
 

@@ -1,6 +1,7 @@
 """Wiring the worker from a Config: the Zendesk gateway (or dry-run) and the services it shares."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 
@@ -16,7 +17,8 @@ def build_worker(services: Services) -> Worker:
     config = services.config
     zenpy = None if config.zendesk_dry_run else build_zenpy(config)
     deliverers = {"zendesk": ZendeskGateway(zenpy, services.ingestor)}
-    return Worker(services.sessions, deliverers, now=services.now)
+    return Worker(services.sessions, deliverers, now=services.now,
+                  lease=dt.timedelta(seconds=config.outbox_lease_seconds))
 
 
 def start_worker_thread(services: Services) -> threading.Event:

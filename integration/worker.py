@@ -38,14 +38,15 @@ def utcnow() -> dt.datetime:
 class Worker:
     def __init__(self, sessions: sessionmaker[Session], deliverers: dict[str, Deliverer],
                  now: Callable[[], dt.datetime] = utcnow, batch: int = 20,
-                 tickers: tuple[Callable[[], int], ...] = ()) -> None:
+                 tickers: tuple[Callable[[], int], ...] = (), lease: dt.timedelta = outbox.LEASE) -> None:
         self.sessions, self.deliverers, self.now, self.batch = sessions, deliverers, now, batch
+        self.lease = lease
         self.tickers = tickers  # other periodic work (timers), each returns how much it did
 
     def run_once(self) -> int:
         done = sum(tick() for tick in self.tickers)
         with self.sessions.begin() as session:
-            claimed = outbox.claim(session, self.now(), self.batch)
+            claimed = outbox.claim(session, self.now(), self.batch, lease=self.lease)
         for action in claimed:
             self._deliver(action)
         return done + len(claimed)
