@@ -6,19 +6,21 @@ from dataclasses import replace
 
 from integration import history as rows
 from integration.customers import Customer, match_customer
+from integration.escalation_plan import Context, plan_escalation
 from integration.mappings.model import Mappings
 from integration.notes import sla_note
 from integration.priority_rules import PriorityDecision, settle_priority
 from integration.signals import TicketSignal
 from integration.sla.ticket import State, Target, TargetStatus, compute_sla
 from integration.state import Action, Decision, TicketState, TimerSpec
-from integration.zendesk_update import desired_update, fetch_action
+from integration.zendesk_update import UPDATE_FIELDS, desired_update, fetch_action, merge_owner_fields
 
 # Fields whose change is an "SLA change" for agents: each one gets exactly one internal note.
 NOTED = ("tier", "priority", "first_response_due", "resolution_due", "resolution_paused")
 
 
-def decide(mappings: Mappings, state: TicketState | None, signal: TicketSignal, now: dt.datetime) -> Decision:
+def decide(mappings: Mappings, state: TicketState | None, signal: TicketSignal, now: dt.datetime,
+           ctx: Context = Context()) -> Decision:
     if state is None and not signal.authoritative:
         return Decision("refresh", "new ticket: reading its authoritative state from Zendesk",
                         actions=(fetch_action(signal.ticket_id, signal.source_key),))
@@ -30,7 +32,7 @@ def decide(mappings: Mappings, state: TicketState | None, signal: TicketSignal, 
     applied = _with_policy(applied, signal.at or now, customer.tier, priority)
     sla = compute_sla(rows.to_clock_history(mappings, customer, applied.created_at, list(applied.history)),
                       now, mappings.escalation.warning_ratio)
-    return _finish(mappings, state, applied, customer, sla, signal, now)
+    return _finish(mappings, ctx, state, applied, customer, sla, signal, now)
 
 
 def apply_signal(state: TicketState, signal: TicketSignal, at: dt.datetime) -> TicketState:
@@ -45,8 +47,9 @@ def apply_signal(state: TicketState, signal: TicketSignal, at: dt.datetime) -> T
         if row not in history:
             history.append(row)
     changes: dict = {"history": tuple(history), "status": rows.status_at(history, None)}
-    if state.observed_at is None or at >= state.observed_at or signal.authoritative:
-        changes |= _snapshot_fields(signal) | {"observed_at": max(at, state.observed_at or at)}
+    fields = _snapshot_fields(signal)
+    if fields and (state.observed_at is None or at >= state.observed_at or signal.authoritative):
+        changes |= fields | {"observed_at": max(at, state.observed_at or at)}
     return replace(state, **changes)
 
 
@@ -78,26 +81,26 @@ def _with_policy(state: TicketState, at: dt.datetime, tier: str, decision: Prior
                    priority_reason=decision.reason)
 
 
-def _finish(mappings: Mappings, before: TicketState | None, after: TicketState, customer: Customer,
+def _finish(mappings: Mappings, ctx: Context, before: TicketState | None, after: TicketState, customer: Customer,
             sla: dict[Target, TargetStatus], signal: TicketSignal, now: dt.datetime) -> Decision:
-    summary = sla_summary(sla)
-    after = replace(after, sla=summary, mappings_fingerprint=mappings.fingerprint)
-    update = desired_update(mappings, after, sla)
-    noted = _noted_values(after)
+    after = replace(after, sla=sla_summary(sla), mappings_fingerprint=mappings.fingerprint)
+    plan = plan_escalation(mappings, ctx, after, customer, sla, signal, now)
+    after = replace(after, level=plan.level, escalation=plan.escalation)
+    update = merge_owner_fields(desired_update(mappings, after, sla), plan.zendesk, mappings)
     old_noted = _noted_values(before) if before else {}
-    sla_changed = noted != old_noted
-    change = _diff(before, after, update, sla_changed, old_noted, noted)
+    noted = _noted_values(after)
+    change = _diff(before, after, update, old_noted, noted)
+    timers = timers_for(sla, now) + ((TimerSpec("renotify", plan.renotify_at),) if plan.renotify_at else ())
     if not change:
-        return Decision("unchanged", "nothing to change", state=after)
+        return Decision("unchanged", "nothing to change", state=after, timers=timers)
     version = (before.version if before else 0) + 1
     after = replace(after, version=version, zendesk_priority=update.get("priority", after.zendesk_priority),
-                    tags=_tags_after(after.tags, update), written={**after.written, **update.get("fields_by_name", {})})
-    actions = ()
-    if update.get("has_changes") or sla_changed:
-        note = sla_note(mappings, after, customer, sla, old_noted, noted) if sla_changed else None
-        actions = (_update_action(after, update, note),)
-    return Decision("applied", _reason(before, signal), state=after, actions=actions, change=change,
-                    timers=timers_for(sla, now))
+                    tags=_tags_after(after.tags, update),
+                    written={**after.written, **update.get("fields_by_name", {})})
+    note = "\n\n".join(filter(None, [
+        sla_note(mappings, after, customer, sla, old_noted, noted) if noted != old_noted else None, plan.note]))
+    actions = ((_update_action(after, update, note),) if update.get("has_changes") or note else ()) + tuple(plan.slack)
+    return Decision("applied", _reason(before, signal), state=after, actions=actions, change=change, timers=timers)
 
 
 def sla_summary(sla: dict[Target, TargetStatus]) -> dict:
@@ -123,15 +126,14 @@ def _noted_values(state: TicketState) -> dict:
     }
 
 
-def _diff(before, after, update, sla_changed, old_noted, noted) -> dict:
+def _diff(before, after, update, old_noted, noted) -> dict:
     change = {k: [old_noted.get(k), noted[k]] for k in NOTED if old_noted.get(k) != noted[k]}
-    for name in ("status", "organization_id"):
+    for name in ("status", "organization_id", "level", "escalation"):
         old = getattr(before, name) if before else None
         if old != getattr(after, name):
             change[name] = [old, getattr(after, name)]
     if update.get("has_changes"):
-        change["zendesk_update"] = [None, {k: v for k, v in update.items() if k in ("priority", "custom_fields",
-                                                                                  "additional_tags", "remove_tags")}]
+        change["zendesk_update"] = [None, {k: v for k, v in update.items() if k in UPDATE_FIELDS}]
     return change
 
 
@@ -142,7 +144,7 @@ def _tags_after(tags: tuple[str, ...], update: dict) -> tuple[str, ...]:
 
 def _update_action(state: TicketState, update: dict, note: str | None) -> Action:
     marker = f"esc-{state.id}-v{state.version}"
-    payload = {k: v for k, v in update.items() if k in ("priority", "custom_fields", "additional_tags", "remove_tags")}
+    payload = {k: v for k, v in update.items() if k in UPDATE_FIELDS}
     payload["ticket_id"] = state.id
     if note:
         payload["note"] = f"{note}\n\n(ref {marker})"

@@ -3,16 +3,19 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from integration import timers
 from integration.decide import decide
+from integration.escalation_plan import Context
 from integration.mappings.store import MappingsStore
 from integration.signals import TicketSignal
 from integration.storage import repo
+from integration.timers import DueTimer
 from integration.zendesk_update import fetch_action
 
 log = logging.getLogger("escalator.ingest")
@@ -31,8 +34,8 @@ class IngestResult:
 
 class Ingestor:
     def __init__(self, sessions: sessionmaker[Session], mappings: MappingsStore,
-                 now: Callable[[], dt.datetime] = utcnow) -> None:
-        self.sessions, self.mappings, self.now = sessions, mappings, now
+                 now: Callable[[], dt.datetime] = utcnow, context: Context = Context()) -> None:
+        self.sessions, self.mappings, self.now, self.context = sessions, mappings, now, context
 
     def ingest(self, *, source: str, dedup_key: str, event_type: str, payload: dict,
                signal: TicketSignal | None, ignore_reason: str = "") -> IngestResult:
@@ -60,9 +63,38 @@ class Ingestor:
                 return IngestResult("ignored", ignore_reason, recorded.inbox_id)
             return self._apply(session, signal, recorded.inbox_id, now)
 
-    def _apply(self, session: Session, signal: TicketSignal, inbox_id: int, now: dt.datetime) -> IngestResult:
+    def tick(self, ticket_id: int, timer: DueTimer | None = None) -> IngestResult:
+        """Decide a known ticket again at this instant (a timer is due, or the mappings changed)."""
+        now = self.now()
+        with self.sessions.begin() as session:
+            if timer is not None:
+                timers.mark_fired(session, timer, now)
+            if repo.load_ticket(session, ticket_id) is None:
+                return IngestResult("ignored", f"ticket {ticket_id} is not known")
+            reason = f"timer {timer.kind} due {timer.due_at.isoformat()}" if timer else "mappings changed"
+            return self._apply(session, TicketSignal(ticket_id=ticket_id, kind="tick", at=now), None, now, reason)
+
+    def fire_due_timers(self, limit: int = 50) -> int:
+        with self.sessions.begin() as session:
+            due = timers.claim_due(session, self.now(), limit)
+        for timer in due:
+            self.tick(timer.ticket_id, timer)
+        return len(due)
+
+    def redecide_after_mapping_edit(self, limit: int = 200) -> int:
+        fingerprint = self.mappings.current.fingerprint
+        with self.sessions() as session:
+            stale = timers.stale_tickets(session, fingerprint, limit)
+        for ticket_id in stale:
+            self.tick(ticket_id)
+        return len(stale)
+
+    def _apply(self, session: Session, signal: TicketSignal, inbox_id: int | None, now: dt.datetime,
+               reason: str = "") -> IngestResult:
         state = repo.load_ticket(session, signal.ticket_id)
-        decision = decide(self.mappings.current, state, signal, now)
+        decision = decide(self.mappings.current, state, signal, now, self.context)
+        if reason:
+            decision = replace(decision, detail=f"{decision.detail}: {reason}")
         repo.save_decision(session, decision, inbox_id=inbox_id, now=now)
         if signal.needs_refresh and decision.outcome != "refresh" and state is not None:
             repo.enqueue(session, fetch_action(signal.ticket_id, signal.source_key), ticket_id=signal.ticket_id, now=now)

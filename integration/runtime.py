@@ -6,6 +6,7 @@ import logging
 import threading
 
 from integration.services import Services
+from integration.slack.gateway import build_slack_gateway
 from integration.worker import Worker
 from integration.zendesk.client import build_zenpy
 from integration.zendesk.gateway import ZendeskGateway
@@ -16,9 +17,11 @@ log = logging.getLogger("escalator")
 def build_worker(services: Services) -> Worker:
     config = services.config
     zenpy = None if config.zendesk_dry_run else build_zenpy(config)
-    deliverers = {"zendesk": ZendeskGateway(zenpy, services.ingestor)}
+    deliverers = {"zendesk": ZendeskGateway(zenpy, services.ingestor), "slack": build_slack_gateway(config)}
+    ingestor = services.ingestor
     return Worker(services.sessions, deliverers, now=services.now,
-                  lease=dt.timedelta(seconds=config.outbox_lease_seconds))
+                  lease=dt.timedelta(seconds=config.outbox_lease_seconds),
+                  tickers=(ingestor.fire_due_timers, ingestor.redecide_after_mapping_edit))
 
 
 def start_worker_thread(services: Services) -> threading.Event:

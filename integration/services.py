@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from integration.config import Config
+from integration.escalation_plan import Context
 from integration.ingest import Ingestor, utcnow
 from integration.mappings.store import MappingsStore
 from integration.storage.db import make_engine, make_sessions
@@ -45,7 +46,13 @@ def build_services(config: Config, now: Callable[[], dt.datetime] = utcnow) -> S
     engine = make_engine(config.database_url)
     sessions = make_sessions(engine)
     return Services(config=config, mappings=mappings, engine=engine, sessions=sessions,
-                    ingestor=Ingestor(sessions, mappings, now), metrics=Metrics(), now=now)
+                    ingestor=Ingestor(sessions, mappings, now, context_for(config)), metrics=Metrics(), now=now)
+
+
+def context_for(config: Config) -> Context:
+    if config.zendesk_subdomain:
+        return Context(zendesk_url=f"https://{config.zendesk_subdomain}.zendesk.com")
+    return Context()
 
 
 def log_mode(config: Config) -> None:

@@ -22,7 +22,7 @@ class Comment:
 @dataclass(frozen=True)
 class TicketSignal:
     ticket_id: int
-    kind: str  # created | updated | comment | status | priority | organization | satisfaction | tags | snapshot
+    kind: str  # created | updated | comment | status | … | snapshot | tick | acknowledge | escalation_request
     at: dt.datetime | None  # when it happened in Zendesk (not when we received it); None: unknown
     created_at: dt.datetime | None = None
     status: str | None = None
@@ -35,6 +35,10 @@ class TicketSignal:
     comments: tuple[Comment, ...] = ()
     tags: tuple[str, ...] | None = None
     satisfaction: str | None = None  # good | bad | offered | unoffered
+    escalation_request: str | None = None  # a customer's reason, from Slack
+    executive: bool = False  # the request is an executive complaint
+    actor: str | None = None  # who acted (Slack user id) for requests and acknowledgements
+    ack_level: int | None = None  # kind="acknowledge": the level acknowledged
     authoritative: bool = False  # read from the API by the worker: complete and trusted
     untrusted: tuple[str, ...] = field(default=())  # fields the payload carried that we could not trust
     source_key: str = ""  # the inbound event's dedup key, so follow-up actions are idempotent too

@@ -14,6 +14,7 @@ from integration.sla.ticket import State, Target, TargetStatus
 from integration.state import Action, TicketState
 
 TIER_TAG_PREFIX = "sla_tier_"
+UPDATE_FIELDS = ("priority", "custom_fields", "additional_tags", "remove_tags", "group_id", "assignee_id")
 BREACH_TAGS = {Target.FIRST_RESPONSE: "sla_first_response_breached", Target.RESOLUTION: "sla_resolution_breached"}
 
 
@@ -59,6 +60,21 @@ def desired_update(mappings: Mappings, state: TicketState, sla: dict[Target, Tar
         update["remove_tags"] = sorted(remove)
     update["has_changes"] = bool(update)
     return update
+
+
+def merge_owner_fields(update: dict, owner_fields: dict, mappings: Mappings) -> dict:
+    """Add an escalation step's reassignment, tag and priority raise to the SLA update (one API call)."""
+    if not owner_fields:
+        return update
+    merged = dict(update)
+    for name in ("group_id", "assignee_id"):
+        if name in owner_fields:
+            merged[name] = owner_fields[name]
+    merged["additional_tags"] = sorted(set(merged.get("additional_tags", ())) | set(owner_fields["additional_tags"]))
+    if "raise_priority" in owner_fields:
+        merged["priority"] = mappings.priority.priority_to_zendesk[Priority(owner_fields["raise_priority"])]
+    merged["has_changes"] = True
+    return merged
 
 
 def fetch_action(ticket_id: int, source_key: str) -> Action:

@@ -53,6 +53,7 @@ class Ticket(Base):
     sla: Mapped[dict] = mapped_column(JSON, default=dict)  # the clock's last output, per target
     written: Mapped[dict] = mapped_column(JSON, default=dict)  # what we last asked Zendesk to hold
     level: Mapped[int] = mapped_column(Integer, default=1)
+    escalation: Mapped[dict] = mapped_column(JSON, default=dict)  # steps taken, acknowledgements, warnings sent
     tags: Mapped[list] = mapped_column(JSON, default=list)
     version: Mapped[int] = mapped_column(Integer, default=0)  # bumps on every SLA change; timers carry it
     mappings_fingerprint: Mapped[str] = mapped_column(String(64), default="")
@@ -104,7 +105,7 @@ class OutboxAction(Base):
     target: Mapped[str] = mapped_column(String(16))  # zendesk | slack
     kind: Mapped[str] = mapped_column(String(32))  # update_ticket | fetch_ticket | post_message | …
     payload: Mapped[dict] = mapped_column(JSON)
-    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|done|failed|dry_run
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)

@@ -12,7 +12,7 @@ from integration.state import Action, Decision, TicketState
 from integration.storage.models import AuditEntry, InboxEvent, OutboxAction, Ticket, Timer
 
 STATE_COLUMNS = ("organization_id", "requester_email", "subject", "description", "status", "zendesk_priority", "tier",
-                 "priority", "priority_reason", "created_at", "sla", "written", "level", "version",
+                 "priority", "priority_reason", "created_at", "sla", "written", "level", "escalation", "version",
                  "mappings_fingerprint", "observed_at")
 
 

@@ -13,9 +13,9 @@ from zenpy.lib.exception import APIException, RecordNotFoundException
 from integration.outbox import Claimed, Delivered, DryRun, Failed, RetryLater
 from integration.zendesk.client import TokenBucket, ZendeskRateLimited
 from integration.zendesk.snapshot import read_snapshot
+from integration.zendesk_update import UPDATE_FIELDS as FIELDS
 
 log = logging.getLogger("escalator.zendesk")
-FIELDS = ("priority", "custom_fields", "additional_tags", "remove_tags")
 
 
 class ZendeskGateway:

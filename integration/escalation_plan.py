@@ -1,0 +1,154 @@
+"""What the escalation matrix does on one decision: the step, warnings, reminders, acknowledgements."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from integration.customers import Customer
+from integration.escalation import (TRIGGER_WORDS, Step, Trigger, breach_triggers, due_warnings, manager_of,
+                                    next_step, raised_priority, renotify_due)
+from integration.mappings.model import Mappings, Owner
+from integration.messages import customer_notice, escalation_message, warning_message
+from integration.sla.priority import Priority
+from integration.sla.ticket import Target, TargetStatus
+from integration.state import Action, TicketState
+
+
+@dataclass(frozen=True)
+class Context:
+    """Facts about the deployment that decisions need and mappings don't hold."""
+
+    zendesk_url: str = "https://zendesk.example"
+
+    def ticket_url(self, ticket_id: int) -> str:
+        return f"{self.zendesk_url.rstrip('/')}/agent/tickets/{ticket_id}"
+
+
+@dataclass
+class Plan:
+    escalation: dict
+    level: int
+    zendesk: dict = field(default_factory=dict)  # group_id, assignee_id, additional_tags, priority
+    note: str | None = None
+    slack: list[Action] = field(default_factory=list)
+    renotify_at: dt.datetime | None = None
+
+
+def plan_escalation(mappings: Mappings, ctx: Context, state: TicketState, customer: Customer,
+                    sla: dict[Target, TargetStatus], signal, now: dt.datetime) -> Plan:
+    record = {"steps": [dict(s) for s in state.escalation.get("steps", [])],
+              "warned": dict(state.escalation.get("warned", {}))}
+    plan = Plan(record, state.level)
+    if signal.kind == "acknowledge":
+        _acknowledge(record, signal, now)
+    step = next_step(mappings.escalation, state.level, breach_triggers(sla, now) + _signal_triggers(mappings, signal),
+                     now)
+    if step is not None:
+        _take_step(mappings, ctx, state, customer, step, plan, now)
+    _warn(mappings, ctx, state, customer, sla, plan, now)
+    if signal.kind == "tick":
+        _remind(mappings, ctx, state, customer, plan, now)
+    every = dt.timedelta(minutes=mappings.escalation.renotify_minutes)
+    plan.renotify_at = renotify_due(record["steps"], state.status, every)
+    return plan
+
+
+def _signal_triggers(mappings: Mappings, signal) -> list[Trigger]:
+    triggers = []
+    if signal.satisfaction == "bad":
+        triggers.append(Trigger("dissatisfied", "Zendesk satisfaction rating: bad"))
+    if signal.escalation_request is not None:
+        kind = "executive" if signal.executive else "dissatisfied"
+        triggers.append(Trigger(kind, f"escalation requested: {signal.escalation_request}", by=signal.actor))
+    if signal.tags is not None and mappings.escalation.executive_tag in signal.tags:
+        triggers.append(Trigger("executive", f"tag '{mappings.escalation.executive_tag}' on the ticket"))
+    return triggers
+
+
+def _acknowledge(record: dict, signal, now: dt.datetime) -> None:
+    for step in record["steps"]:
+        if step["level"] == signal.ack_level and not step.get("acknowledged_at"):
+            step["acknowledged_at"], step["acknowledged_by"] = now.isoformat(), signal.actor
+
+
+def _take_step(mappings, ctx, state, customer, step: Step, plan: Plan, now) -> None:
+    owner = step.owner
+    plan.level = step.level
+    plan.escalation["steps"].append({
+        "level": step.level, "owner": owner.role, "at": now.isoformat(), "notified_at": now.isoformat(),
+        "triggers": [{"kind": t.kind, "detail": t.detail, "by": t.by} for t in step.triggers],
+    })
+    plan.zendesk = _owner_fields(owner, Priority(state.priority), step.level)
+    plan.note = _step_note(step, owner)
+    message = escalation_message(ticket_id=state.id, url=ctx.ticket_url(state.id), subject=state.subject,
+                                 organization=_org_name(customer), tier=state.tier, priority=state.priority,
+                                 step=step)
+    plan.slack += _posts(state.id, f"L{step.level}", _targets(owner), message)
+    tier = mappings.tiers[state.tier]
+    if owner.customer_visible and tier.slack_channel and customer.slack_channel_id:
+        notice = customer_notice(ticket_id=state.id, level=step.level, role=owner.role)
+        plan.slack += _posts(state.id, f"L{step.level}-customer", (customer.slack_channel_id,), notice)
+
+
+def _owner_fields(owner: Owner, priority: Priority, level: int) -> dict:
+    fields: dict = {"additional_tags": [f"escalation_level_{level}"]}
+    if owner.zendesk_group_id:
+        fields["group_id"] = owner.zendesk_group_id
+    if owner.zendesk_assignee_id:
+        fields["assignee_id"] = owner.zendesk_assignee_id
+    raised = raised_priority(priority, owner)
+    if raised is not None:
+        fields["raise_priority"] = raised.value
+    return fields
+
+
+def _step_note(step: Step, owner: Owner) -> str:
+    reasons = "; ".join(f"{TRIGGER_WORDS[t.kind]}: {t.detail}" + (f" (by {t.by})" if t.by else "")
+                        for t in step.triggers)
+    holders = [f"group {owner.zendesk_group_id}"] * bool(owner.zendesk_group_id) + \
+              [f"assignee {owner.zendesk_assignee_id}"] * bool(owner.zendesk_assignee_id)
+    return (f"Escalated by Escalator to level {step.level}, {owner.role}. Why: {reasons}. "
+            f"Owner now: {owner.role}" + (f" ({', '.join(holders)})" if holders else "") + ".")
+
+
+def _warn(mappings, ctx, state, customer, sla, plan: Plan, now) -> None:
+    manager = manager_of(mappings.escalation, plan.level)
+    percent = round(mappings.escalation.warning_ratio * 100)
+    for target in due_warnings(sla, plan.escalation["warned"], now):
+        due = sla[target].due.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        plan.escalation["warned"][target.value] = due
+        message = warning_message(ticket_id=state.id, url=ctx.ticket_url(state.id), subject=state.subject,
+                                  organization=_org_name(customer), tier=state.tier, target=target.value,
+                                  due=due, percent=percent, owner_role=mappings.escalation.owner(plan.level).role)
+        plan.slack += _posts(state.id, f"warn-{target.value}-{due}", _targets(manager), message)
+
+
+def _remind(mappings, ctx, state, customer, plan: Plan, now) -> None:
+    steps = plan.escalation["steps"]
+    every = dt.timedelta(minutes=mappings.escalation.renotify_minutes)
+    due = renotify_due(steps, state.status, every)
+    if due is None or due > now:
+        return
+    last = steps[-1]
+    last["notified_at"], last["reminders"] = now.isoformat(), last.get("reminders", 0) + 1
+    owner = mappings.escalation.owner(last["level"])
+    step = Step(last["level"], owner, tuple(Trigger(t["kind"], t["detail"], t.get("by")) for t in last["triggers"]),
+                now)
+    message = escalation_message(ticket_id=state.id, url=ctx.ticket_url(state.id), subject=state.subject,
+                                 organization=_org_name(customer), tier=state.tier, priority=state.priority,
+                                 step=step, reminder=True)
+    plan.slack += _posts(state.id, f"L{last['level']}-remind-{last['reminders']}", _targets(owner), message)
+
+
+def _targets(owner: Owner) -> tuple[str, ...]:
+    return owner.slack_channel_ids + owner.slack_user_ids
+
+
+def _posts(ticket_id: int, key: str, channels: tuple[str, ...], message: dict) -> list[Action]:
+    return [Action("slack", "post_message", {"ticket_id": ticket_id, "channel": channel, **message},
+                   f"slack-{ticket_id}-{key}-{channel}") for channel in channels]
+
+
+def _org_name(customer: Customer) -> str:
+    org = customer.organization
+    return (org.name or str(org.zendesk_id)) if org else "unmapped organization"
