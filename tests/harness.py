@@ -11,6 +11,7 @@ from pathlib import Path
 from integration.app import create_app
 from integration.config import Config
 from integration.services import Services, build_services
+from integration.slack.gateway import ChannelPacer, build_slack_gateway
 from integration.worker import Worker
 from integration.zendesk.client import build_zenpy
 from integration.zendesk.gateway import ZendeskGateway
@@ -102,5 +103,9 @@ def build_stack(database_url: str, mappings_dir: Path, fake, clock: Clock, **con
     services = build_services(settings, clock)
     app = create_app(settings, services=services)
     gateway = ZendeskGateway(build_zenpy(settings, timeout=2), services.ingestor)
-    worker = Worker(services.sessions, {"zendesk": gateway}, now=clock)
+    slack = build_slack_gateway(settings)
+    if slack.client is not None:
+        slack.pacer = ChannelPacer(monotonic=lambda: clock().timestamp())  # pace on the test's clock
+    worker = Worker(services.sessions, {"zendesk": gateway, "slack": slack}, now=clock,
+                    tickers=(services.ingestor.fire_due_timers, services.ingestor.redecide_after_mapping_edit))
     return Stack(services, app.test_client(), worker, clock, fake)
