@@ -93,6 +93,8 @@ def _utc(instant: dt.datetime) -> str:
 
 
 def _words(delta: dt.timedelta) -> str:
+    if delta < dt.timedelta(minutes=1):
+        return "under a minute"
     minutes = int(delta.total_seconds()) // 60
     days, rest = divmod(minutes, 24 * 60)
     hours, minutes = divmod(rest, 60)
