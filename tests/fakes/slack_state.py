@@ -75,10 +75,15 @@ def block_problem(blocks: Any) -> tuple[str, str] | None:
         return "invalid_blocks_format", "blocks must be a JSON array"
     if len(blocks) > MAX_BLOCKS:
         return "invalid_blocks", f"no more than {MAX_BLOCKS} items allowed [json-pointer:/blocks]"
+    block_ids: set[str] = set()
     for i, block in enumerate(blocks):
         where = f"[json-pointer:/blocks/{i}]"
         if not isinstance(block, dict) or not isinstance(block.get("type"), str):
             return "invalid_blocks", f"missing required field: type {where}"
+        if "block_id" in block:
+            if block["block_id"] in block_ids:
+                return "invalid_blocks", f"block_id must be unique {where}/block_id"
+            block_ids.add(block["block_id"])
         if len(str(block.get("block_id", ""))) > ID_LEN:
             return "invalid_blocks", f"must be less than {ID_LEN + 1} characters {where}/block_id"
         kind = block["type"]
@@ -101,9 +106,14 @@ def block_problem(blocks: Any) -> tuple[str, str] | None:
             limit = ACTIONS_ELEMENTS if kind == "actions" else CONTEXT_ELEMENTS
             if not isinstance(elements, list) or not elements or len(elements) > limit:
                 return "invalid_blocks", f"elements must hold 1..{limit} items {where}/elements"
+            action_ids: set[str] = set()
             for j, element in enumerate(elements):
                 if not isinstance(element, dict) or "type" not in element:
                     return "invalid_blocks", f"missing required field: type {where}/elements/{j}"
+                if "action_id" in element:  # unique within the containing block
+                    if element["action_id"] in action_ids:
+                        return "invalid_blocks", f"action_id must be unique {where}/elements/{j}"
+                    action_ids.add(element["action_id"])
                 if element["type"] == "button":
                     if len(_text_of(element.get("text"))) > BUTTON_TEXT \
                             or len(str(element.get("value", ""))) > BUTTON_VALUE \
