@@ -1,0 +1,66 @@
+"""Four worker processes over 1,000 due breach timers: every step fires exactly once."""
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from sqlalchemy import func, select
+
+from integration.config import Config
+from integration.services import build_services
+from integration.signals import TicketSignal
+from integration.storage.models import AuditEntry, OutboxAction, Ticket, Timer
+from tests.harness import Clock, mappings_for_tests
+
+TICKETS = 1000
+WORKERS = 4
+
+
+def test_four_workers_fire_each_of_1000_steps_exactly_once(database, tmp_path):
+    mappings = mappings_for_tests(tmp_path)
+    # Enterprise critical: first response 15m. Created 14m58s ago → every breach timer falls due ~2 s from now.
+    start = dt.datetime.now(dt.timezone.utc)
+    created = start - dt.timedelta(minutes=14, seconds=58)
+    services = build_services(Config(database_url=database, mappings_dir=str(mappings)), Clock(start))
+    for ticket_id in range(1, TICKETS + 1):
+        signal_ = TicketSignal(ticket_id=ticket_id, kind="snapshot", at=created, created_at=created, status="open",
+                               zendesk_priority="urgent", organization_id=1001, organization_known=True,
+                               authoritative=True, source_key=f"seed-{ticket_id}")
+        services.ingestor.ingest(source="worker", dedup_key=f"seed-{ticket_id}", event_type="snapshot", payload={},
+                                 signal=signal_)
+    env = {**os.environ, "DATABASE_URL": database, "MAPPINGS_DIR": str(mappings)}
+    for name in ("ZENDESK_SUBDOMAIN", "ZENDESK_API_TOKEN", "SLACK_BOT_TOKEN"):
+        env.pop(name, None)
+    workers = [subprocess.Popen([sys.executable, "-m", "integration.cli", "worker"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(WORKERS)]
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and _escalated(services) < TICKETS:
+            time.sleep(0.5)
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers:
+            worker.wait(timeout=30)
+    assert _escalated(services) == TICKETS
+    with services.sessions() as session:
+        steps = session.execute(select(AuditEntry.ticket_id, AuditEntry.change)).all()
+        per_ticket = {}
+        for ticket_id, change in steps:
+            if change.get("level") == [1, 2]:
+                per_ticket[ticket_id] = per_ticket.get(ticket_id, 0) + 1
+        assert len(per_ticket) == TICKETS and set(per_ticket.values()) == {1}
+        updates = session.scalar(select(func.count()).select_from(OutboxAction).where(
+            OutboxAction.kind == "update_ticket", OutboxAction.idempotency_key.like("esc-%-v2")))
+        assert updates == TICKETS
+        unfired = session.scalar(select(func.count()).select_from(Timer).where(
+            Timer.kind == "first_response_breach", Timer.fired_at.is_(None)))
+        assert unfired == 0
+    services.engine.dispose()
+
+
+def _escalated(services) -> int:
+    with services.sessions() as session:
+        return session.scalar(select(func.count()).select_from(Ticket).where(Ticket.level == 2))
