@@ -417,6 +417,18 @@ def test_slack_published_signature_vector() -> None:
     assert verifier.is_valid_request(VECTOR_BODY, {k.lower(): v for k, v in headers.items()})
 
 
+def test_signature_verifier_raises_on_a_non_numeric_timestamp() -> None:
+    """A forged X-Slack-Request-Timestamp makes is_valid_request raise instead of
+    returning False: the webhook must catch ValueError and answer 401, not 500."""
+    verifier = SignatureVerifier(VECTOR_SECRET, clock=FixedClock(int(VECTOR_TIMESTAMP)))
+    for bad in ("abc", "", "1.5e9"):
+        with pytest.raises(ValueError):
+            verifier.is_valid_request(VECTOR_BODY, {"X-Slack-Request-Timestamp": bad,
+                                                    "X-Slack-Signature": VECTOR_SIGNATURE})
+    with pytest.raises(ValueError, match="must not be empty"):
+        SignatureVerifier("  ")
+
+
 # -- request fixtures ---------------------------------------------------------------
 FIXTURES = sorted(p.stem for p in FIXTURES_DIR.glob("*.json"))
 COMMAND_FIELDS = {"token", "team_id", "team_domain", "channel_id", "channel_name", "user_id",
