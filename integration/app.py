@@ -10,6 +10,7 @@ from sqlalchemy import text
 from integration.config import Config
 from integration.ingest import utcnow
 from integration.services import Services, build_services, log_mode
+from webhooks.slack import blueprint as slack_webhooks
 from webhooks.zendesk import blueprint as zendesk_webhooks
 
 
@@ -21,6 +22,7 @@ def create_app(config: Config | Mapping[str, object] | None = None, *,
     app.extensions["escalator.services"] = services or build_services(config, now)
     log_mode(config)
     app.register_blueprint(zendesk_webhooks)
+    app.register_blueprint(slack_webhooks)
     app.add_url_rule("/healthz", "healthz", healthz)
     app.add_url_rule("/readyz", "readyz", readyz)
     return app

@@ -15,12 +15,16 @@ from integration.sla.ticket import State, Target, TargetStatus, compute_sla
 from integration.state import Action, Decision, TicketState, TimerSpec
 from integration.zendesk_update import UPDATE_FIELDS, desired_update, fetch_action, merge_owner_fields
 
+# Signals raised here (timers, Slack) about tickets we must already know: never a reason to read Zendesk.
+LOCAL_KINDS = ("tick", "acknowledge", "escalation_request")
 # Fields whose change is an "SLA change" for agents: each one gets exactly one internal note.
 NOTED = ("tier", "priority", "first_response_due", "resolution_due", "resolution_paused")
 
 
 def decide(mappings: Mappings, state: TicketState | None, signal: TicketSignal, now: dt.datetime,
            ctx: Context = Context()) -> Decision:
+    if state is None and signal.kind in LOCAL_KINDS:
+        return Decision("ignored", f"ticket {signal.ticket_id} is not known")
     if state is None and not signal.authoritative:
         return Decision("refresh", "new ticket: reading its authoritative state from Zendesk",
                         actions=(fetch_action(signal.ticket_id, signal.source_key),))
