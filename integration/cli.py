@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from integration.cli_explain import explain
-from integration.cli_ops import db, outbox, worker
+from integration.cli_ops import db, escalation, outbox, worker
 from integration.cli_serve import serve
 from integration.mappings.cli import mappings
 
@@ -14,7 +14,7 @@ def cli() -> None:
     """Escalator: SLA clocks and escalations between Zendesk and Slack."""
 
 
-for command in (mappings, explain, serve, db, worker, outbox):
+for command in (mappings, explain, serve, db, worker, outbox, escalation):
     cli.add_command(command)
 
 

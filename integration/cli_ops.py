@@ -92,3 +92,35 @@ def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+@click.group()
+def escalation() -> None:
+    """Escalation levels."""
+
+
+@escalation.command("reset")
+@click.argument("ticket_id", type=int)
+@click.option("--level", default=1, show_default=True, type=click.IntRange(min=1))
+@click.option("--reason", required=True, help="Why, for the audit log.")
+def escalation_reset(ticket_id: int, level: int, reason: str) -> None:
+    """Lower a ticket's escalation level (it never goes down by itself); the reset is audited."""
+    from integration.ingest import utcnow
+    from integration.storage.db import make_engine, make_sessions
+    from integration.storage.models import AuditEntry, Ticket
+
+    sessions = make_sessions(make_engine(Config.from_env().database_url))
+    now = utcnow()
+    with sessions.begin() as session:
+        ticket = session.get(Ticket, ticket_id, with_for_update=True)
+        if ticket is None:
+            raise click.ClickException(f"ticket {ticket_id} is not known")
+        if level >= ticket.level:
+            raise click.ClickException(f"ticket {ticket_id} is at level {ticket.level}; reset only lowers it")
+        old = ticket.level
+        steps = [s for s in ticket.escalation.get("steps", []) if s["level"] <= level]
+        ticket.escalation = {**ticket.escalation, "steps": steps}
+        ticket.level, ticket.version = level, ticket.version + 1
+        session.add(AuditEntry(ticket_id=ticket_id, at=now, change={"level": [old, level]},
+                               reason=f"reset by an admin: {reason}", mappings_fingerprint=ticket.mappings_fingerprint))
+    click.echo(f"ticket {ticket_id}: level {old} → {level}")

@@ -168,3 +168,24 @@ def test_an_unacknowledged_step_is_renotified(make_stack, fake_zendesk):
     reminders = slack_posts(stack)[first:]
     assert [c for c, _ in reminders] == ["C05SUPPMGRS", "U05SUPMGR01"]
     assert reminders[0][1].startswith("Reminder: Ticket #35436 escalated to level 2")
+
+
+def test_an_admin_can_reset_the_level_and_it_is_audited(make_stack, fake_zendesk, database, monkeypatch):
+    from click.testing import CliRunner
+
+    from integration.cli import cli
+    from integration.storage.models import AuditEntry
+
+    seed(fake_zendesk, tags=["executive_complaint"])
+    stack = make_stack(now=START + dt.timedelta(seconds=30))
+    stack.post(created_event())
+    stack.drain()
+    monkeypatch.setenv("DATABASE_URL", database)
+    result = CliRunner().invoke(cli, ["escalation", "reset", "35436", "--level", "1", "--reason", "tagged by mistake"])
+    assert result.exit_code == 0 and "level 5 → 1" in result.output
+    assert level(stack) == 1
+    with stack.services.sessions() as session:
+        entry = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+    assert entry.change == {"level": [5, 1]} and "tagged by mistake" in entry.reason
+    again = CliRunner().invoke(cli, ["escalation", "reset", "35436", "--level", "1", "--reason", "x"])
+    assert again.exit_code == 1 and "reset only lowers it" in again.output
