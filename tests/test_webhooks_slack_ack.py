@@ -79,6 +79,14 @@ def test_bad_or_stale_signatures_are_refused(escalated):
         assert "acknowledged_at" not in session.get(Ticket, 35436).escalation["steps"][-1]
 
 
+def test_a_non_numeric_timestamp_is_refused_not_crashed(escalated):
+    body = urlencode({"payload": json.dumps(ack())}).encode()
+    response = escalated.client.post("/webhooks/slack/interactions", data=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": "soon",
+        "X-Slack-Signature": "v0=00"})
+    assert response.status_code == 401 and "not a number" in response.json["message"]
+
+
 def test_unknown_tickets_and_actions_are_answered_without_effect(escalated):
     stack = escalated
     response = signed(stack, ack("99999:2"))

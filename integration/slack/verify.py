@@ -21,7 +21,11 @@ def verify_slack(secret: str | None, body: bytes, headers: Mapping[str, str],
         raise SlackSignatureError("missing X-Slack-Signature or X-Slack-Request-Timestamp")
     # The verifier refuses requests older than 5 minutes against its clock: give it ours.
     verifier = SignatureVerifier(secret, clock=_Clock(now))
-    if not verifier.is_valid(body=body, timestamp=timestamp, signature=signature):
+    try:
+        valid = verifier.is_valid(body=body, timestamp=timestamp, signature=signature)
+    except ValueError:  # slack-sdk raises on a non-numeric timestamp instead of answering False
+        raise SlackSignatureError(f"timestamp {timestamp!r} is not a number") from None
+    if not valid:
         raise SlackSignatureError("signature does not match, or the timestamp is outside the 5-minute window")
 
 
