@@ -295,6 +295,19 @@ def test_server_error_handler_retries_500_and_503_only(fake_slack: FakeSlack) ->
     assert [c.status for c in fake_slack.calls_to("chat.postMessage")] == [503, 200, 502]
 
 
+def test_handlers_share_one_attempt_counter_per_call(fake_slack: FakeSlack) -> None:
+    fake_slack.rate_limit_next(1, retry_after=0, method="chat.postMessage")
+    fake_slack.fail_next(1, 500, method="chat.postMessage")
+    client = fake_slack.client(retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1),
+                                               ServerErrorRetryHandler(max_retry_count=1)])
+
+    with pytest.raises(SlackApiError) as exc:  # the 429 retry used up the 500 handler's budget
+        client.chat_postMessage(channel="C0STAFF01", text="x")
+
+    assert exc.value.response.status_code == 500
+    assert [c.status for c in fake_slack.calls_to("chat.postMessage")] == [429, 500]
+
+
 def test_internal_error_comes_with_http_200_and_no_handler_retries_it(fake_slack: FakeSlack) -> None:
     fake_slack.fail_next(1, error="internal_error")
     client = fake_slack.client(retry_handlers=[ServerErrorRetryHandler(max_retry_count=2),
