@@ -68,8 +68,10 @@ def test_slack_down_then_rate_limiting_delays_but_loses_nothing_and_keeps_order(
                         slack_bot_token=fake_slack.token, slack_api_url=fake_slack.base_url)
     stack.post(fixture_body("ticket_created", detail__id="35440", time=stamp))
     stack.drain()
-    fake_slack.fail_next(6, status=500)
-    fake_slack.rate_limit_next(3, retry_after=20)
+    # The warning's posts fail, then are rate limited for 10 minutes: the escalation that falls due
+    # meanwhile must wait behind them (order per ticket), not overtake them.
+    fake_slack.fail_next(2, status=500)
+    fake_slack.rate_limit_next(2, retry_after=600)
     run_for(stack, 16 * 60, step=60)  # the warning (12m) and the breach (15m) fall due while Slack fails
     assert "pending" in slack_statuses(stack)
     run_for(stack, 30 * 60, step=30)
