@@ -9,6 +9,7 @@ from integration.customers import Customer, match_customer
 from integration.escalation_plan import Context, plan_escalation
 from integration.mappings.model import Mappings
 from integration.notes import sla_note
+from integration.slack.views import csat_prompt
 from integration.priority_rules import PriorityDecision, settle_priority
 from integration.signals import TicketSignal
 from integration.sla.ticket import State, Target, TargetStatus, compute_sla
@@ -16,7 +17,7 @@ from integration.state import Action, Decision, TicketState, TimerSpec
 from integration.zendesk_update import UPDATE_FIELDS, desired_update, fetch_action, merge_owner_fields
 
 # Signals raised here (timers, Slack) about tickets we must already know: never a reason to read Zendesk.
-LOCAL_KINDS = ("tick", "acknowledge", "escalation_request")
+LOCAL_KINDS = ("tick", "acknowledge", "escalation_request", "csat")
 # Fields whose change is an "SLA change" for agents: each one gets exactly one internal note.
 NOTED = ("tier", "priority", "first_response_due", "resolution_due", "resolution_paused")
 
@@ -103,8 +104,21 @@ def _finish(mappings: Mappings, ctx: Context, before: TicketState | None, after:
                     written={**after.written, **update.get("fields_by_name", {})})
     note = "\n\n".join(filter(None, [
         sla_note(mappings, after, customer, sla, old_noted, noted) if noted != old_noted else None, plan.note]))
-    actions = ((_update_action(after, update, note),) if update.get("has_changes") or note else ()) + tuple(plan.slack)
+    actions = ((_update_action(after, update, note),) if update.get("has_changes") or note else ()) + \
+        tuple(plan.slack) + _csat_prompt(mappings, before, after, customer)
     return Decision("applied", _reason(before, signal), state=after, actions=actions, change=change, timers=timers)
+
+
+def _csat_prompt(mappings: Mappings, before: TicketState | None, after: TicketState,
+                 customer: Customer) -> tuple[Action, ...]:
+    """Customers with a Slack channel rate a ticket there when it becomes solved."""
+    solved_now = after.status == "solved" and (before is None or before.status not in ("solved", "closed"))
+    channel = customer.slack_channel_id
+    if not solved_now or not channel or not mappings.tiers[after.tier].slack_channel:
+        return ()
+    message = csat_prompt(after.id, after.subject)
+    return (Action("slack", "post_message", {"ticket_id": after.id, "channel": channel, **message},
+                   f"csat-prompt-{after.id}-v{after.version}"),)
 
 
 def sla_summary(sla: dict[Target, TargetStatus]) -> dict:

@@ -63,6 +63,17 @@ class Ingestor:
                 return IngestResult("ignored", ignore_reason, recorded.inbox_id)
             return self._apply(session, signal, recorded.inbox_id, now)
 
+    def enqueue_action(self, *, source: str, dedup_key: str, action, payload: dict) -> bool:
+        """Record an inbound request whose work is outbound (open a ticket, answer a button); False if repeated."""
+        now = self.now()
+        with self.sessions.begin() as session:
+            recorded = repo.record_inbox(session, source=source, dedup_key=dedup_key, event_type=action.kind,
+                                         ticket_id=action.payload.get("ticket_id"), payload=payload, now=now,
+                                         outcome="queued")
+            if recorded.inbox_id is None:
+                return False
+            return repo.enqueue(session, action, ticket_id=action.payload.get("ticket_id"), now=now)
+
     def tick(self, ticket_id: int, timer: DueTimer | None = None) -> IngestResult:
         """Decide a known ticket again at this instant (a timer is due, or the mappings changed)."""
         now = self.now()
@@ -95,6 +106,8 @@ class Ingestor:
         decision = decide(self.mappings.current, state, signal, now, self.context)
         if reason:
             decision = replace(decision, detail=f"{decision.detail}: {reason}")
+        if decision.state is not None:
+            repo.record_rating(session, decision.state, signal, now)
         repo.save_decision(session, decision, inbox_id=inbox_id, now=now)
         if signal.needs_refresh and decision.outcome != "refresh" and state is not None:
             repo.enqueue(session, fetch_action(signal.ticket_id, signal.source_key), ticket_id=signal.ticket_id, now=now)

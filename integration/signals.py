@@ -39,6 +39,8 @@ class TicketSignal:
     executive: bool = False  # the request is an executive complaint
     actor: str | None = None  # who acted (Slack user id) for requests and acknowledgements
     ack_level: int | None = None  # kind="acknowledge": the level acknowledged
+    csat: int | None = None  # kind="csat": the customer's rating, 1-5
+    actor_team: str | None = None  # the actor's Slack team (Slack Connect: a customer's own team)
     authoritative: bool = False  # read from the API by the worker: complete and trusted
     untrusted: tuple[str, ...] = field(default=())  # fields the payload carried that we could not trust
     source_key: str = ""  # the inbound event's dedup key, so follow-up actions are idempotent too

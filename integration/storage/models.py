@@ -125,3 +125,19 @@ class AuditEntry(Base):
     change: Mapped[dict] = mapped_column(JSON)  # {"field": [old, new], …}
     reason: Mapped[str] = mapped_column(Text)
     mappings_fingerprint: Mapped[str] = mapped_column(String(64), default="")
+
+
+class CsatRating(Base):
+    """Every rating, from Slack buttons (1-5) or Zendesk's satisfaction survey (good/bad), for the reports."""
+
+    __tablename__ = "csat_ratings"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    organization_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    source: Mapped[str] = mapped_column(String(16))  # slack | zendesk
+    score: Mapped[int | None] = mapped_column(Integer)  # 1-5 from Slack
+    zendesk_score: Mapped[str | None] = mapped_column(String(16))  # good | bad from Zendesk
+    rated_by: Mapped[str | None] = mapped_column(String(64))
+    rated_by_team: Mapped[str | None] = mapped_column(String(32))
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)

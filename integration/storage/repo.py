@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from integration.state import Action, Decision, TicketState
-from integration.storage.models import AuditEntry, InboxEvent, OutboxAction, Ticket, Timer
+from integration.storage.models import AuditEntry, CsatRating, InboxEvent, OutboxAction, Ticket, Timer
 
 STATE_COLUMNS = ("organization_id", "requester_email", "subject", "description", "status", "zendesk_priority", "tier",
                  "priority", "priority_reason", "created_at", "sla", "written", "level", "escalation", "version",
@@ -66,6 +66,20 @@ def _save_state(session: Session, state: TicketState, now: dt.datetime) -> None:
     for name in STATE_COLUMNS:
         setattr(row, name, getattr(state, name))
     row.history, row.tags, row.updated_at = list(state.history), list(state.tags), now
+
+
+def record_rating(session: Session, state: TicketState, signal, now: dt.datetime) -> None:
+    """Keep every CSAT rating for the reports: Slack scores, and Zendesk's survey when it changes."""
+    if signal.csat is not None:
+        session.add(CsatRating(ticket_id=state.id, organization_id=state.organization_id, source="slack",
+                               score=signal.csat, rated_by=signal.actor, rated_by_team=signal.actor_team, at=now))
+    elif signal.satisfaction in ("good", "bad"):
+        last = session.scalars(select(CsatRating).where(CsatRating.ticket_id == state.id,
+                                                        CsatRating.source == "zendesk")
+                               .order_by(CsatRating.id.desc()).limit(1)).first()
+        if last is None or last.zendesk_score != signal.satisfaction:
+            session.add(CsatRating(ticket_id=state.id, organization_id=state.organization_id, source="zendesk",
+                                   zendesk_score=signal.satisfaction, at=now))
 
 
 def enqueue(session: Session, action: Action, *, ticket_id: int | None, now: dt.datetime) -> bool:

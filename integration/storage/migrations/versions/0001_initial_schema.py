@@ -30,6 +30,23 @@ def upgrade() -> None:
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_log_ticket_id'), ['ticket_id'], unique=False)
 
+    op.create_table('csat_ratings',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('ticket_id', sa.BigInteger(), nullable=False),
+    sa.Column('organization_id', sa.BigInteger(), nullable=True),
+    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('score', sa.Integer(), nullable=True),
+    sa.Column('zendesk_score', sa.String(length=16), nullable=True),
+    sa.Column('rated_by', sa.String(length=64), nullable=True),
+    sa.Column('rated_by_team', sa.String(length=32), nullable=True),
+    sa.Column('at', integration.storage.models.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('csat_ratings', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_csat_ratings_at'), ['at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_csat_ratings_organization_id'), ['organization_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_csat_ratings_ticket_id'), ['ticket_id'], unique=False)
+
     op.create_table('inbox_events',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('source', sa.String(length=16), nullable=False),
@@ -125,6 +142,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_inbox_events_ticket_id'))
 
     op.drop_table('inbox_events')
+    with op.batch_alter_table('csat_ratings', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_csat_ratings_ticket_id'))
+        batch_op.drop_index(batch_op.f('ix_csat_ratings_organization_id'))
+        batch_op.drop_index(batch_op.f('ix_csat_ratings_at'))
+
+    op.drop_table('csat_ratings')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_log_ticket_id'))
 

@@ -1,0 +1,51 @@
+"""Parsing `/support …` (pure)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+TICKET_REF = re.compile(r"^#?(\d{1,19})$")
+USAGE = ("`/support <what is wrong>` opens a ticket · `/support status [#id]` · "
+         "`/support escalate #id <reason>` · `/support who #id` (staff) · `/support help`")
+
+
+@dataclass(frozen=True)
+class Command:
+    kind: str  # open | status | escalate | who | help | invalid
+    ticket_id: int | None = None
+    text: str = ""
+    executive: bool = False
+    problem: str = ""
+
+
+def parse_support(text: str) -> Command:
+    words = (text or "").strip().split()
+    if not words or words[0].lower() == "help":
+        return Command("help")
+    verb, rest = words[0].lower(), words[1:]
+    if verb == "status":
+        if not rest:
+            return Command("status")
+        ticket = _ticket(rest[0])
+        return Command("status", ticket) if ticket and len(rest) == 1 else _invalid("status takes one ticket, like #123")
+    if verb in ("escalate", "who"):
+        ticket = _ticket(rest[0]) if rest else None
+        if ticket is None:
+            return _invalid(f"{verb} needs a ticket number, like `/support {verb} #123`")
+        if verb == "who":
+            return Command("who", ticket)
+        executive = len(rest) > 1 and rest[1].lower() == "executive"
+        reason = " ".join(rest[2:] if executive else rest[1:]).strip()
+        if not reason:
+            return _invalid("tell us why: `/support escalate #123 <reason>`")
+        return Command("escalate", ticket, reason[:500], executive)
+    return Command("open", text=text.strip()[:4000])
+
+
+def _ticket(word: str) -> int | None:
+    match = TICKET_REF.match(word)
+    return int(match.group(1)) if match else None
+
+
+def _invalid(problem: str) -> Command:
+    return Command("invalid", problem=problem)

@@ -1,0 +1,35 @@
+"""Reading tickets for Slack users, always through the channel's binding (no data crosses customers)."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from integration.escalation_plan import Context
+from integration.slack.binding import Binding, can_see
+from integration.slack.views import TicketView
+from integration.storage.models import Ticket, Timer
+
+OPEN = ("new", "open", "pending", "hold")
+
+
+def visible_ticket(session: Session, binding: Binding, ticket_id: int) -> Ticket | None:
+    """The ticket if this channel may see it; None for unknown and foreign tickets alike."""
+    ticket = session.get(Ticket, ticket_id)
+    return ticket if ticket is not None and can_see(binding, ticket.organization_id) else None
+
+
+def open_tickets(session: Session, organization_id: int) -> list[Ticket]:
+    return list(session.scalars(select(Ticket).where(Ticket.organization_id == organization_id,
+                                                     Ticket.status.in_(OPEN)).order_by(Ticket.id)))
+
+
+def pending_timers(session: Session, ticket_id: int) -> list[tuple[str, str]]:
+    rows = session.scalars(select(Timer).where(Timer.ticket_id == ticket_id, Timer.fired_at.is_(None))
+                           .order_by(Timer.due_at))
+    return [(row.kind.replace("_", " "), row.due_at.isoformat()) for row in rows]
+
+
+def view_of(ticket: Ticket, ctx: Context) -> TicketView:
+    return TicketView(id=ticket.id, subject=ticket.subject, status=ticket.status, tier=ticket.tier,
+                      priority=ticket.priority, level=ticket.level, sla=ticket.sla or {},
+                      url=ctx.ticket_url(ticket.id))

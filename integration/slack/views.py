@@ -1,0 +1,132 @@
+"""What Slack users read (pure Block Kit builders). Times render in each reader's own timezone."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from integration.slack.commands import USAGE
+
+CSAT_ACTION = "csat_rate"
+ESCALATE_ACTION = "customer_escalate"
+CSAT_WORDS = {1: "Very dissatisfied", 2: "Dissatisfied", 3: "Neutral", 4: "Satisfied", 5: "Very satisfied"}
+
+
+@dataclass(frozen=True)
+class TicketView:
+    id: int
+    subject: str
+    status: str
+    tier: str | None
+    priority: str | None
+    level: int
+    sla: dict
+    url: str
+
+
+def slack_time(iso: str | None) -> str:
+    """Slack shows <!date^…> in the reader's timezone; the fallback is UTC."""
+    if not iso:
+        return "—"
+    instant = dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    fallback = instant.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(instant.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def _message(text: str, blocks: list | None = None, *, public: bool = False) -> dict:
+    return {"response_type": "in_channel" if public else "ephemeral", "text": text,
+            "blocks": blocks or [_section(text)]}
+
+
+def _section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def plain(text: str) -> str:
+    return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")[:300]
+
+
+def help_message(problem: str = "") -> dict:
+    return _message((f"{problem}\n" if problem else "") + USAGE)
+
+
+def refusal(text: str) -> dict:
+    return _message(text)
+
+
+def ticket_not_found(ticket_id: int) -> dict:
+    # The same words for a ticket that does not exist and for another organization's ticket.
+    return _message(f"I can't find ticket #{ticket_id} for this channel. Check the number, or use "
+                    f"`/support status` to list your open tickets.")
+
+
+def _sla_line(view: TicketView) -> str:
+    parts = []
+    for target, label in (("first_response", "first response"), ("resolution", "resolution")):
+        entry = view.sla.get(target, {})
+        state = entry.get("state")
+        if state == "running":
+            parts.append(f"{label} due {slack_time(entry.get('due'))}")
+        elif state:
+            parts.append(f"{label} {state}")
+    return "; ".join(parts) or "no SLA yet"
+
+
+def status_list(views: list[TicketView], organization: str) -> dict:
+    if not views:
+        return _message(f"{organization} has no open tickets.")
+    lines = [f"*<{v.url}|#{v.id}>* {plain(v.subject)} — {v.status}, {v.priority}; {_sla_line(v)}" for v in views]
+    return _message(f"{len(views)} open ticket(s) for {organization}",
+                    [_section(f"*Open tickets for {organization}*")] + [_section(line) for line in lines[:40]])
+
+
+def ticket_status(view: TicketView) -> dict:
+    text = f"*<{view.url}|#{view.id}>* {plain(view.subject)}\nStatus {view.status}, {view.tier} tier, " \
+           f"{view.priority} priority.\n{_sla_line(view).capitalize()}."
+    return _message(f"Ticket #{view.id}: {view.status}", [_section(text), _escalate_button(view.id)])
+
+
+def who(view: TicketView, owner: str, timers: list[tuple[str, str]]) -> dict:
+    pending = ", ".join(f"{kind} at {slack_time(at)}" for kind, at in timers) or "none"
+    text = (f"*<{view.url}|#{view.id}>* {plain(view.subject)}\nLevel {view.level}: {owner}. "
+            f"Status {view.status}, {view.tier}/{view.priority}.\n{_sla_line(view).capitalize()}.\n"
+            f"Timers: {pending}.")
+    return _message(f"Ticket #{view.id}: level {view.level}, {owner}", [_section(text)])
+
+
+def opening(text: str) -> dict:
+    return _message(f"Opening a ticket for: “{plain(text)[:120]}”. I'll post its number here in a moment.")
+
+
+def opened(view: TicketView) -> dict:
+    first = view.sla.get("first_response", {})
+    text = (f"Ticket *<{view.url}|#{view.id}>* is open: {view.tier} tier, {view.priority} priority. "
+            f"First response due {slack_time(first.get('due'))}.")
+    return _message(f"Ticket #{view.id} is open", [_section(text), _escalate_button(view.id)], public=True)
+
+
+def escalation_confirmed(ticket_id: int, level: int, role: str) -> dict:
+    return _message(f"Escalation of ticket #{ticket_id} received: it is now with our {role} (level {level}).",
+                    public=True)
+
+
+def escalation_noted(ticket_id: int, role: str) -> dict:
+    return _message(f"Your request is noted on ticket #{ticket_id}; it is already with our {role}.", public=True)
+
+
+def csat_prompt(ticket_id: int, subject: str) -> dict:
+    buttons = [{"type": "button", "action_id": f"{CSAT_ACTION}_{score}", "value": f"{ticket_id}:{score}",
+                "text": {"type": "plain_text", "text": f"{score} · {CSAT_WORDS[score]}"}} for score in range(1, 6)]
+    return {"text": f"Ticket #{ticket_id} is solved. How did we do?",
+            "blocks": [_section(f"Ticket *#{ticket_id}* ({plain(subject)}) is solved. How did we do?"),
+                       {"type": "actions", "block_id": f"csat:{ticket_id}", "elements": buttons}]}
+
+
+def csat_thanks(ticket_id: int, score: int, escalated: bool) -> dict:
+    tail = " We're sorry: a senior manager will follow up with you." if escalated else ""
+    return _message(f"Thanks for rating ticket #{ticket_id} {score}/5.{tail}", public=False)
+
+
+def _escalate_button(ticket_id: int) -> dict:
+    return {"type": "actions", "block_id": f"escalate:{ticket_id}", "elements": [
+        {"type": "button", "action_id": ESCALATE_ACTION, "value": str(ticket_id),
+         "text": {"type": "plain_text", "text": "Ask to escalate"}}]}
