@@ -6,6 +6,7 @@ import logging
 import threading
 
 from integration.services import Services
+from integration.opener import TicketOpener
 from integration.slack.gateway import build_slack_gateway
 from integration.worker import Worker
 from integration.zendesk.client import build_zenpy
@@ -17,7 +18,9 @@ log = logging.getLogger("escalator")
 def build_worker(services: Services) -> Worker:
     config = services.config
     zenpy = None if config.zendesk_dry_run else build_zenpy(config)
-    deliverers = {"zendesk": ZendeskGateway(zenpy, services.ingestor), "slack": build_slack_gateway(config)}
+    slack = build_slack_gateway(config)
+    deliverers = {"zendesk": ZendeskGateway(zenpy, services.ingestor), "slack": slack,
+                  "open": TicketOpener(zenpy, slack.client, services.ingestor, subdomain=config.zendesk_subdomain)}
     ingestor = services.ingestor
     return Worker(services.sessions, deliverers, now=services.now,
                   lease=dt.timedelta(seconds=config.outbox_lease_seconds),

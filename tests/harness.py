@@ -10,6 +10,7 @@ from pathlib import Path
 
 from integration.app import create_app
 from integration.config import Config
+from integration.opener import TicketOpener
 from integration.services import Services, build_services
 from integration.slack.gateway import ChannelPacer, build_slack_gateway
 from integration.worker import Worker
@@ -21,6 +22,17 @@ REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures" / "zendesk"
 SECRET = "test-webhook-secret"
 ORG_IDS = {"360000000101": "1001", "360000000102": "1002", "360000000103": "1003", "360000000104": "1004"}
+# A second enterprise customer with its own Slack channel, for isolation tests.
+OTHER_CUSTOMER = """
+  - zendesk_id: 1005
+    name: Oscorp Industries
+    tier: enterprise
+    timezone: Europe/Paris
+    holiday_country: FR
+    slack_channel_id: C0OSCORP01
+    monthly_fee: 9000
+"""
+STAFF_CHANNEL = "C05SUPPSTAFF"
 FIELD_IDS = {"tier_field_id": 9001, "first_response_due_field_id": 9002, "resolution_due_field_id": 9003}
 
 
@@ -49,7 +61,7 @@ def mappings_for_tests(tmp_path: Path) -> Path:
     text = organizations.read_text()
     for shipped, fixture in ORG_IDS.items():
         text = text.replace(f"zendesk_id: {shipped}", f"zendesk_id: {fixture}")
-    organizations.write_text(text)
+    organizations.write_text(text.rstrip("\n") + "\n" + OTHER_CUSTOMER)
     zendesk = target / "zendesk.yaml"
     text = zendesk.read_text()
     for name, value in FIELD_IDS.items():
@@ -106,6 +118,7 @@ def build_stack(database_url: str, mappings_dir: Path, fake, clock: Clock, **con
     slack = build_slack_gateway(settings)
     if slack.client is not None:
         slack.pacer = ChannelPacer(monotonic=lambda: clock().timestamp())  # pace on the test's clock
-    worker = Worker(services.sessions, {"zendesk": gateway, "slack": slack}, now=clock,
+    opener = TicketOpener(gateway.zenpy, slack.client, services.ingestor, subdomain=settings.zendesk_subdomain)
+    worker = Worker(services.sessions, {"zendesk": gateway, "slack": slack, "open": opener}, now=clock,
                     tickers=(services.ingestor.fire_due_timers, services.ingestor.redecide_after_mapping_edit))
     return Stack(services, app.test_client(), worker, clock, fake)

@@ -12,12 +12,48 @@ from flask import Blueprint, current_app, jsonify, request
 
 from integration.messages import ACK_ACTION
 from integration.signals import TicketSignal
+from integration.slack.handlers import handle_command, handle_csat, handle_customer_escalate, handle_event
 from integration.slack.verify import SlackSignatureError, verify_slack
+from integration.slack.views import CSAT_ACTION, ESCALATE_ACTION
 
 log = logging.getLogger("escalator.webhooks.slack")
 MAX_BODY_BYTES = 64 * 1024
 
 blueprint = Blueprint("slack_webhooks", __name__)
+
+
+@blueprint.post("/webhooks/slack/commands")
+def commands():
+    services = current_app.extensions["escalator.services"]
+    body, refusal = _verified_body(services)
+    if refusal:
+        return refusal
+    form = {key: values[0] for key, values in parse_qs(body.decode("utf-8", "replace")).items()}
+    if form.get("command") != "/support":
+        return _answer(services, 200, f"unknown command {form.get('command')!r}", "ignored")
+    services.metrics.count_webhook("slack", "command")
+    # Slack shows this body to the user (ephemeral unless it says in_channel).
+    return jsonify(handle_command(services, form)), 200
+
+
+@blueprint.post("/webhooks/slack/events")
+def events():
+    services = current_app.extensions["escalator.services"]
+    body, refusal = _verified_body(services)
+    if refusal:
+        return refusal
+    try:
+        envelope = json.loads(body)
+    except ValueError:
+        return _answer(services, 400, "body is not JSON", "malformed")
+    if not isinstance(envelope, dict):
+        return _answer(services, 400, "body is not a JSON object", "malformed")
+    if envelope.get("type") == "url_verification":
+        return jsonify(challenge=envelope.get("challenge", "")), 200
+    if envelope.get("type") != "event_callback":
+        return _answer(services, 200, f"'{envelope.get('type')}' is not handled", "ignored")
+    # Slack retries (X-Slack-Retry-Num) carry the same event_id: the inbox answers them as duplicates.
+    return _answer(services, 200, handle_event(services, envelope), "handled")
 
 
 @blueprint.post("/webhooks/slack/interactions")
@@ -32,8 +68,7 @@ def interactions():
         return _answer(services, 400, "expected a form field 'payload' holding JSON", "malformed")
     if payload.get("type") != "block_actions":
         return _answer(services, 200, f"'{payload.get('type')}' interactions are not handled", "ignored")
-    messages = [ACTION_HANDLERS.get(a.get("action_id"), _unknown_action)(services, payload, a)
-                for a in payload.get("actions", [])]
+    messages = [_handler_for(a.get("action_id"))(services, payload, a) for a in payload.get("actions", [])]
     return _answer(services, 200, "; ".join(messages) or "no actions", "handled")
 
 
@@ -53,7 +88,13 @@ def _unknown_action(services, payload: dict, action: dict) -> str:
     return f"action {action.get('action_id')!r} is not handled"
 
 
-ACTION_HANDLERS = {ACK_ACTION: _acknowledge}
+ACTION_HANDLERS = {ACK_ACTION: _acknowledge, ESCALATE_ACTION: handle_customer_escalate, CSAT_ACTION: handle_csat}
+
+
+def _handler_for(action_id: str | None):
+    # CSAT buttons are csat_rate_1 … csat_rate_5 (Slack wants distinct action ids within one block).
+    base = CSAT_ACTION if (action_id or "").startswith(CSAT_ACTION) else action_id
+    return ACTION_HANDLERS.get(base, _unknown_action)
 
 
 def _verified_body(services):

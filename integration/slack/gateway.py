@@ -5,10 +5,13 @@ import datetime as dt
 import threading
 import time
 from typing import Callable
+from urllib.parse import urlsplit
+
+import requests
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from integration.config import Config
 from integration.outbox import Claimed, Delivered, DryRun, Failed, RetryLater
@@ -57,12 +60,15 @@ class ChannelPacer:
 
 
 class SlackGateway:
-    def __init__(self, client: WebClient | None, pacer: ChannelPacer | None = None) -> None:
-        self.client, self.pacer = client, pacer or ChannelPacer()
+    def __init__(self, client: WebClient | None, pacer: ChannelPacer | None = None,
+                 response_hosts: tuple[str, ...] = ("https://hooks.slack.com/",)) -> None:
+        self.client, self.pacer, self.response_hosts = client, pacer or ChannelPacer(), response_hosts
 
     def deliver(self, action: Claimed):
         if self.client is None:
             return DryRun("SLACK_BOT_TOKEN not set: recorded, not sent")
+        if action.kind == "respond":
+            return self._respond(action.payload)
         if action.kind != "post_message":
             return Failed(f"unknown Slack action kind {action.kind!r}")
         payload = action.payload
@@ -75,13 +81,30 @@ class SlackGateway:
                                                     thread_ts=payload.get("thread_ts"),
                                                     unfurl_links=False, unfurl_media=False)
         except SlackApiError as exc:
-            return _from_error(exc)
+            return outcome_of_error(exc)
         except (OSError, TimeoutError) as exc:  # urllib's connection errors and timeouts
             return RetryLater(f"{exc.__class__.__name__}: {exc}")
         return Delivered(f"posted to {payload['channel']} at ts {response.get('ts')}")
 
 
-def _from_error(exc: SlackApiError):
+    def _respond(self, payload: dict):
+        url = payload["url"]
+        # A response_url comes inside a signed Slack request; still, we only ever post to Slack's hosts.
+        if not url.startswith(self.response_hosts):
+            return Failed(f"response_url {url[:60]} is not a Slack address")
+        try:
+            response = requests.post(url, json=payload["message"], timeout=10)
+        except requests.RequestException as exc:
+            return RetryLater(f"{exc.__class__.__name__}: {exc}")
+        if response.status_code >= 500 or response.status_code == 429:
+            return RetryLater(f"response_url answered {response.status_code}",
+                              after=dt.timedelta(seconds=_retry_after(response.headers)) if response.status_code == 429 else None)
+        if response.status_code >= 400:
+            return Failed(f"response_url refused it ({response.status_code}): {response.text[:200]}")
+        return Delivered("answered through response_url")
+
+
+def outcome_of_error(exc: SlackApiError):
     response = exc.response
     error = response.get("error") if hasattr(response, "get") else None
     if response.status_code == 429 or error == "ratelimited":
@@ -94,6 +117,17 @@ def _from_error(exc: SlackApiError):
 def build_slack_gateway(config: Config) -> SlackGateway:
     if config.slack_dry_run:
         return SlackGateway(None)
-    client = WebClient(token=config.slack_bot_token, base_url=config.slack_api_url, timeout=10,
-                       retry_handlers=[ShortRateLimitRetry(max_retry_count=2)])
-    return SlackGateway(client)
+    return SlackGateway(build_slack_client(config), response_hosts=response_hosts(config))
+
+
+def build_slack_client(config: Config) -> WebClient | None:
+    if config.slack_dry_run:
+        return None
+    return WebClient(token=config.slack_bot_token, base_url=config.slack_api_url, timeout=10,
+                     retry_handlers=[ConnectionErrorRetryHandler(), ShortRateLimitRetry(max_retry_count=2)])
+
+
+def response_hosts(config: Config) -> tuple[str, ...]:
+    """Slack's own hosts, plus the configured API's origin (a self-hosted fake in tests)."""
+    parts = urlsplit(config.slack_api_url)
+    return ("https://hooks.slack.com/", f"{parts.scheme}://{parts.netloc}/")

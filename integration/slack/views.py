@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from integration.slack.commands import USAGE
 
 CSAT_ACTION = "csat_rate"
-ESCALATE_ACTION = "customer_escalate"
+ESCALATE_ACTION = "ticket_escalate"
 CSAT_WORDS = {1: "Very dissatisfied", 2: "Dissatisfied", 3: "Neutral", 4: "Satisfied", 5: "Very satisfied"}
 
 

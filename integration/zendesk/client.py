@@ -1,6 +1,7 @@
 """Building the zenpy client: our own session, no hidden retries, 429 turned into Retry-After."""
 from __future__ import annotations
 
+import os
 import threading
 import time
 from typing import Callable
@@ -28,6 +29,13 @@ def _raise_on_429(response: requests.Response, *args, **kwargs) -> None:
     # zenpy sleeps and retries a 429 forever; raising here hands the wait to the outbox instead.
     if response.status_code == 429:
         raise ZendeskRateLimited(parse_retry_after(response.headers.get("Retry-After")))
+
+
+def api_url(subdomain: str | None, path: str) -> str:
+    """A Zendesk API URL honouring zenpy's own ZENPY_FORCE_NETLOC / ZENPY_FORCE_SCHEME, read per call as zenpy does."""
+    scheme = os.environ.get("ZENPY_FORCE_SCHEME", "https")
+    netloc = os.environ.get("ZENPY_FORCE_NETLOC") or f"{subdomain}.zendesk.com"
+    return f"{scheme}://{netloc}/api/v2/{path}"
 
 
 def build_zenpy(config: Config, timeout: float = 15.0) -> Zenpy:

@@ -150,6 +150,11 @@ class FakeSlack:
             return copy.deepcopy(self._state.add_user(user_id, team_id=team_id, tz=tz,
                                                       email=email, **fields))
 
+    def seed_message(self, channel_id: str, user_id: str, text: str) -> dict[str, Any]:
+        """A message posted by a person (conversations.history returns it)."""
+        with self._lock:
+            return self._state.add_user_message(channel_id, user_id, text)
+
     def seed_workspace(self) -> None:
         """The channels and users that tests/fixtures/slack/*.json refer to."""
         self.seed_channel("C05NWLOGIST", "ext-northwind-support", is_ext_shared=True,

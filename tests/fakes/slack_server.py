@@ -78,6 +78,7 @@ class FakeSlackApp:
             "chat.update": state.update_message,
             "chat.postEphemeral": state.post_ephemeral,
             "conversations.info": state.conversation_info,
+            "conversations.history": state.conversations_history,
             "users.info": state.user_info,
             "users.lookupByEmail": state.lookup_by_email,
             "reactions.add": state.reactions_add,

@@ -285,6 +285,26 @@ class SlackState:
              "args": copy.deepcopy(args), "history": []})
         return {"channel": channel_id, "ts": ts, "message": copy.deepcopy(message)}
 
+    def add_user_message(self, channel_id: str, user_id: str, text: str) -> dict[str, Any]:
+        """A message a person posted (not the app): what a :ticket: reaction points at."""
+        ts = self.next_ts()
+        team = self.users.get(user_id, {}).get("team_id", self.team["id"])
+        message = {"type": "message", "user": user_id, "team": team, "text": text, "ts": ts}
+        self.messages.setdefault(channel_id, []).append(
+            {**message, "channel": channel_id, "posted_at": self.clock(), "args": {}, "history": []})
+        return copy.deepcopy(message)
+
+    def conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel_id = self._channel(args)
+        latest = args.get("latest")
+        inclusive = as_bool(args.get("inclusive", False))
+        limit = int(args.get("limit") or 100)
+        found = [m for m in self.messages.get(channel_id, []) if not m.get("thread_ts")
+                 and (latest is None or float(m["ts"]) < float(latest)
+                      or (inclusive and m["ts"] == str(latest)))]
+        found.sort(key=lambda m: float(m["ts"]), reverse=True)
+        return {"messages": [self.public(m) for m in found[:limit]], "has_more": len(found) > limit}
+
     def update_message(self, args: dict[str, Any]) -> dict[str, Any]:
         channel_id = self._channel(args)
         message = self.find_message(channel_id, str(args.get("ts") or ""))

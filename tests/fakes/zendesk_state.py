@@ -143,7 +143,7 @@ class ZendeskState:
             "subject": f"Ticket {ticket_id}",
             "raw_subject": None,
             "description": description,
-            "priority": "normal",
+            "priority": None,  # Zendesk leaves it empty ("-") unless someone sets it
             "status": "open",
             "requester_id": requester_id,
             "submitter_id": requester_id,

@@ -1,0 +1,91 @@
+"""Opening a Zendesk ticket from Slack (worker side): read the message and the person, create, decide, reply."""
+from __future__ import annotations
+
+import datetime as dt
+
+import requests
+from slack_sdk.errors import SlackApiError
+
+from integration.outbox import Claimed, Delivered, DryRun, Failed, RetryLater
+from integration.signals import Comment, TicketSignal
+from integration.slack import views
+from integration.slack.desk import view_of
+from integration.slack.gateway import outcome_of_error as slack_outcome
+from integration.state import Action
+from integration.storage.models import Ticket
+from integration.storage.repo import enqueue
+from integration.zendesk.client import ZendeskRateLimited, api_url
+from integration.zendesk.payloads import parse_time
+
+
+class TicketOpener:
+    def __init__(self, zenpy, slack, ingestor, *, subdomain: str | None) -> None:
+        self.zenpy, self.slack, self.ingestor, self.subdomain = zenpy, slack, ingestor, subdomain
+
+    def deliver(self, action: Claimed):
+        if self.zenpy is None or self.slack is None:
+            return DryRun("Zendesk or Slack credentials not set: the ticket was not opened")
+        payload = action.payload
+        try:
+            text = payload["text"] or self._message_text(payload["channel"], payload["message_ts"])
+            person = self.slack.users_info(user=payload["user"])["user"]
+            ticket = self._create(action.idempotency_key, payload["organization_id"], text, person)
+        except SlackApiError as exc:
+            return slack_outcome(exc)
+        except ZendeskRateLimited as exc:
+            return RetryLater(str(exc), after=dt.timedelta(seconds=exc.retry_after))
+        except requests.HTTPError as exc:
+            status = exc.response.status_code
+            if status >= 500 or status in (408, 409):
+                return RetryLater(f"Zendesk answered {status}")
+            return Failed(f"Zendesk refused the new ticket ({status}): {exc.response.text[:300]}")
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            return RetryLater(f"{exc.__class__.__name__}: {exc}")
+        except LookupError as exc:
+            return Failed(str(exc))
+        self._decide_and_reply(ticket, person, payload)
+        return Delivered(f"opened ticket #{ticket['id']}")
+
+    def _message_text(self, channel: str, ts: str) -> str:
+        history = self.slack.conversations_history(channel=channel, latest=ts, inclusive=True, limit=1)
+        messages = [m for m in history.get("messages", []) if m.get("ts") == ts]
+        if not messages:
+            raise LookupError(f"message {ts} is not in channel {channel} any more")
+        return messages[0].get("text") or "(no text)"
+
+    def _create(self, key: str, organization_id: int, text: str, person: dict) -> dict:
+        profile = person.get("profile") or {}
+        name = profile.get("real_name") or person.get("real_name") or person.get("name") or "Slack user"
+        body = {"ticket": {
+            "subject": text.splitlines()[0][:120] if text.strip() else "Support request from Slack",
+            "comment": {"body": f"{text}\n\n(opened from Slack by {name})", "public": True},
+            "organization_id": organization_id,
+            "tags": ["escalator_slack"],
+        }}
+        if profile.get("email"):
+            body["ticket"]["requester"] = {"email": profile["email"], "name": name}
+        # zenpy cannot send headers; Zendesk's Idempotency-Key makes a retried create return the first ticket.
+        response = self.zenpy.tickets.session.post(api_url(self.subdomain, "tickets.json"), json=body,
+                                                   headers={"Idempotency-Key": key}, timeout=15)
+        response.raise_for_status()
+        return response.json()["ticket"]
+
+    def _decide_and_reply(self, ticket: dict, person: dict, payload: dict) -> None:
+        created = parse_time(ticket["created_at"], "ticket.created_at")
+        email = ((person.get("profile") or {}).get("email") or "").lower() or None
+        signal = TicketSignal(
+            ticket_id=ticket["id"], kind="snapshot", at=created, created_at=created, status=ticket.get("status"),
+            zendesk_priority=ticket.get("priority") or "", organization_id=ticket.get("organization_id"),
+            organization_known=True, requester_email=email, subject=ticket.get("subject") or "",
+            description=ticket.get("description") or "", tags=tuple(ticket.get("tags") or ()),
+            comments=(Comment(at=created, public=True, by_agent=False),), authoritative=True,
+            source_key=f"opened:{ticket['id']}")
+        self.ingestor.ingest(source="worker", dedup_key=signal.source_key, event_type="snapshot",
+                             payload={"ticket_id": ticket["id"], "from": "slack"}, signal=signal)
+        with self.ingestor.sessions.begin() as session:
+            view = view_of(session.get(Ticket, ticket["id"]), self.ingestor.context)
+            message = views.opened(view)
+            reply = {"ticket_id": ticket["id"], "channel": payload["channel"], "text": message["text"],
+                     "blocks": message["blocks"], "thread_ts": payload.get("message_ts")}
+            enqueue(session, Action("slack", "post_message", reply, f"opened-{ticket['id']}"),
+                    ticket_id=ticket["id"], now=self.ingestor.now())
