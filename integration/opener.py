@@ -5,6 +5,9 @@ import datetime as dt
 
 import requests
 from slack_sdk.errors import SlackApiError
+from zenpy.lib.api_objects import Comment as ZendeskComment
+from zenpy.lib.api_objects import Ticket as ZendeskTicket
+from zenpy.lib.exception import APIException
 
 from integration.outbox import Claimed, Delivered, DryRun, Failed, RetryLater
 from integration.signals import Comment, TicketSignal
@@ -24,25 +27,58 @@ class TicketOpener:
 
     def deliver(self, action: Claimed):
         if self.zenpy is None or self.slack is None:
-            return DryRun("Zendesk or Slack credentials not set: the ticket was not opened")
-        payload = action.payload
+            return DryRun("Zendesk or Slack credentials not set: nothing was done in Zendesk")
+        if action.kind == "take_ownership":
+            return self._guarded(lambda: self._take_ownership(action))
+        return self._guarded(lambda: self._open(action))
+
+    def _guarded(self, work):
         try:
-            text = payload["text"] or self._message_text(payload["channel"], payload["message_ts"])
-            person = self.slack.users_info(user=payload["user"])["user"]
-            ticket = self._create(action.idempotency_key, payload["organization_id"], text, person)
+            return work()
         except SlackApiError as exc:
             return slack_outcome(exc)
         except ZendeskRateLimited as exc:
             return RetryLater(str(exc), after=dt.timedelta(seconds=exc.retry_after))
-        except requests.HTTPError as exc:
-            status = exc.response.status_code
-            if status >= 500 or status in (408, 409):
+        except (APIException, requests.HTTPError) as exc:
+            status = exc.response.status_code if getattr(exc, "response", None) is not None else 0
+            if status >= 500 or status in (0, 408, 409):
                 return RetryLater(f"Zendesk answered {status}")
-            return Failed(f"Zendesk refused the new ticket ({status}): {exc.response.text[:300]}")
+            return Failed(f"Zendesk refused it ({status}): {str(exc)[:300]}")
         except (requests.ConnectionError, requests.Timeout) as exc:
             return RetryLater(f"{exc.__class__.__name__}: {exc}")
         except LookupError as exc:
             return Failed(str(exc))
+
+    def _take_ownership(self, action: Claimed):
+        payload = action.payload
+        person = self.slack.users_info(user=payload["user"])["user"]
+        email = ((person.get("profile") or {}).get("email") or "").lower()
+        agents = [u for u in self.zenpy.users.search(query=f"email:{email}") if u.role in ("agent", "admin")] \
+            if email else []
+        if not agents:
+            self._answer(payload, f"I could not find a Zendesk agent with your Slack email ({email or 'none'}); "
+                                  f"ticket #{payload['ticket_id']} was acknowledged but not reassigned.")
+            return Failed(f"no Zendesk agent with email {email or '(none)'}")
+        name = (person.get("profile") or {}).get("real_name") or person.get("name")
+        self.zenpy.tickets.update(ZendeskTicket(id=payload["ticket_id"], assignee_id=agents[0].id, comment=ZendeskComment(
+            body=f"{name} took ownership from Slack (escalation level {payload['level']}).", public=False)))
+        self._answer(payload, f"You now own ticket #{payload['ticket_id']} in Zendesk.")
+        return Delivered(f"ticket {payload['ticket_id']} assigned to {agents[0].id}")
+
+    def _answer(self, payload: dict, text: str) -> None:
+        if not payload.get("response_url"):
+            return
+        with self.ingestor.sessions.begin() as session:
+            enqueue(session, Action("slack", "respond", {"url": payload["response_url"],
+                                                         "message": {"response_type": "ephemeral", "text": text}},
+                                    f"owner-answer-{payload['ticket_id']}-{payload['user']}-{payload['level']}"),
+                    ticket_id=None, now=self.ingestor.now())
+
+    def _open(self, action: Claimed):
+        payload = action.payload
+        text = payload["text"] or self._message_text(payload["channel"], payload["message_ts"])
+        person = self.slack.users_info(user=payload["user"])["user"]
+        ticket = self._create(action.idempotency_key, payload["organization_id"], text, person)
         self._decide_and_reply(ticket, person, payload)
         return Delivered(f"opened ticket #{ticket['id']}")
 

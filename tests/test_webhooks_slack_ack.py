@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from integration.storage.models import OutboxAction, Ticket
+from tests.fakes.slack import fake_slack  # noqa: F401
 from tests.fakes.zendesk import fake_zendesk  # noqa: F401
 from tests.harness import Clock, build_stack, fixture_body, mappings_for_tests
 
@@ -32,13 +33,15 @@ def ack(value="35436:2", user="U05SUPMGR01"):
 
 
 @pytest.fixture
-def escalated(database, tmp_path, fake_zendesk):
+def escalated(database, tmp_path, fake_zendesk, fake_slack):
     fake_zendesk.seed_user(2001, email="dana@northwind.example", role="end-user", organization_id=1001)
     created = (START - dt.timedelta(minutes=20)).strftime("%Y-%m-%dT%H:%M:%SZ")
     fake_zendesk.seed_ticket(35436, subject="SSO", description="SSO fails", requester_id=2001, organization_id=1001,
                              priority="urgent", status="open", created_at=created, updated_at=created)
+    fake_slack.accept_any_channel = True
     stack = build_stack(database, mappings_for_tests(tmp_path), fake_zendesk, Clock(START),
-                        slack_signing_secret=SIGNING)
+                        slack_signing_secret=SIGNING, slack_bot_token=fake_slack.token,
+                        slack_api_url=fake_slack.base_url)
     stack.post(fixture_body("ticket_created", time=created))
     stack.drain()
     yield stack
@@ -96,3 +99,19 @@ def test_unknown_tickets_and_actions_are_answered_without_effect(escalated):
     with stack.services.sessions() as session:
         assert session.scalars(select(OutboxAction).where(OutboxAction.kind == "fetch_ticket",
                                                           OutboxAction.ticket_id == 99999)).all() == []
+
+
+def test_take_ownership_acknowledges_and_assigns_the_agent_with_the_same_email(escalated, fake_slack):
+    stack = escalated
+    stack.fake.seed_user(900777, name="Sam Manager", email="sam.manager@acme-support.example", role="agent")
+    payload = ack(user="U0MANAGER1")
+    payload["actions"][0]["action_id"] = "escalation_take_ownership"
+    payload["response_url"] = fake_slack.response_url("R-take")
+    payload["trigger_id"] = "take-1"
+    response = signed(stack, payload)
+    assert "assigning it to you in Zendesk" in response.json["message"]
+    stack.drain()
+    assert stack.fake.ticket(35436)["assignee_id"] == 900777
+    notes = [c["body"] for c in stack.fake.comments(35436) if not c["public"]]
+    assert "Sam Manager took ownership from Slack (escalation level 2)." in notes
+    assert fake_slack.responses("R-take")[0]["text"] == "You now own ticket #35436 in Zendesk."

@@ -10,8 +10,9 @@ from urllib.parse import parse_qs
 
 from flask import Blueprint, current_app, jsonify, request
 
-from integration.messages import ACK_ACTION
+from integration.messages import ACK_ACTION, TAKE_ACTION
 from integration.signals import TicketSignal
+from integration.state import Action
 from integration.slack.handlers import handle_command, handle_csat, handle_customer_escalate, handle_event
 from integration.slack.verify import SlackSignatureError, verify_slack
 from integration.slack.views import CSAT_ACTION, ESCALATE_ACTION
@@ -84,11 +85,27 @@ def _acknowledge(services, payload: dict, action: dict) -> str:
     return f"acknowledged #{ticket_id} level {level}: {result.outcome}"
 
 
+def _take_ownership(services, payload: dict, action: dict) -> str:
+    """Acknowledge now; the worker finds the Zendesk agent with this Slack user's email and assigns the ticket."""
+    answer = _acknowledge(services, payload, action)
+    try:
+        ticket_id, level = (int(part) for part in str(action.get("value", "")).split(":"))
+    except ValueError:
+        return answer
+    user = (payload.get("user") or {}).get("id")
+    work = Action("open", "take_ownership", {"ticket_id": ticket_id, "level": level, "user": user,
+                                             "response_url": payload.get("response_url")},
+                  f"take-{ticket_id}-{level}-{user}")
+    services.ingestor.enqueue_action(source="slack", dedup_key=f"take:{payload.get('trigger_id')}", action=work,
+                                     payload={"ticket_id": ticket_id, "user": user})
+    return f"{answer}; assigning it to you in Zendesk"
+
+
 def _unknown_action(services, payload: dict, action: dict) -> str:
     return f"action {action.get('action_id')!r} is not handled"
 
 
-ACTION_HANDLERS = {ACK_ACTION: _acknowledge, ESCALATE_ACTION: handle_customer_escalate, CSAT_ACTION: handle_csat}
+ACTION_HANDLERS = {ACK_ACTION: _acknowledge, TAKE_ACTION: _take_ownership, ESCALATE_ACTION: handle_customer_escalate, CSAT_ACTION: handle_csat}
 
 
 def _handler_for(action_id: str | None):
