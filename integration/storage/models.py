@@ -52,7 +52,11 @@ class Ticket(Base):
     history: Mapped[list] = mapped_column(JSON, default=list)  # the clock's input, see integration.tickets
     sla: Mapped[dict] = mapped_column(JSON, default=dict)  # the clock's last output, per target
     written: Mapped[dict] = mapped_column(JSON, default=dict)  # what we last asked Zendesk to hold
-    level: Mapped[int] = mapped_column(Integer, default=1)
+    level: Mapped[int] = mapped_column(Integer, default=1, index=True)
+    # Denormalized from `sla` for the dashboard and metrics (ordering by the nearest breach, counts).
+    first_response_state: Mapped[str | None] = mapped_column(String(16))
+    resolution_state: Mapped[str | None] = mapped_column(String(16))
+    nearest_due_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, index=True)
     escalation: Mapped[dict] = mapped_column(JSON, default=dict)  # steps taken, acknowledgements, warnings sent
     tags: Mapped[list] = mapped_column(JSON, default=list)
     version: Mapped[int] = mapped_column(Integer, default=0)  # bumps on every SLA change; timers carry it

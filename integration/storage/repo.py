@@ -66,6 +66,10 @@ def _save_state(session: Session, state: TicketState, now: dt.datetime) -> None:
     for name in STATE_COLUMNS:
         setattr(row, name, getattr(state, name))
     row.history, row.tags, row.updated_at = list(state.history), list(state.tags), now
+    first, resolution = state.sla.get("first_response", {}), state.sla.get("resolution", {})
+    row.first_response_state, row.resolution_state = first.get("state"), resolution.get("state")
+    running = [entry["due"] for entry in (first, resolution) if entry.get("state") == "running" and entry.get("due")]
+    row.nearest_due_at = min(dt.datetime.fromisoformat(d) for d in running) if running else None
 
 
 def record_rating(session: Session, state: TicketState, signal, now: dt.datetime) -> None:

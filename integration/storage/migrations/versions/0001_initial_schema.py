@@ -100,6 +100,9 @@ def upgrade() -> None:
     sa.Column('sla', sa.JSON(), nullable=False),
     sa.Column('written', sa.JSON(), nullable=False),
     sa.Column('level', sa.Integer(), nullable=False),
+    sa.Column('first_response_state', sa.String(length=16), nullable=True),
+    sa.Column('resolution_state', sa.String(length=16), nullable=True),
+    sa.Column('nearest_due_at', integration.storage.models.UtcDateTime(timezone=True), nullable=True),
     sa.Column('escalation', sa.JSON(), nullable=False),
     sa.Column('tags', sa.JSON(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
@@ -108,6 +111,10 @@ def upgrade() -> None:
     sa.Column('updated_at', integration.storage.models.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tickets_level'), ['level'], unique=False)
+        batch_op.create_index(batch_op.f('ix_tickets_nearest_due_at'), ['nearest_due_at'], unique=False)
+
     op.create_table('timers',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('ticket_id', sa.BigInteger(), nullable=False),
@@ -132,6 +139,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_timers_pending_due', postgresql_where=sa.text('fired_at IS NULL'), sqlite_where=sa.text('fired_at IS NULL'))
 
     op.drop_table('timers')
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tickets_nearest_due_at'))
+        batch_op.drop_index(batch_op.f('ix_tickets_level'))
+
     op.drop_table('tickets')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_ticket_order')
