@@ -18,6 +18,7 @@ run: $(STAMP)
 	$(BIN)/escalator serve
 
 test: $(STAMP)
+	scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 check: $(STAMP)

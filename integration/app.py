@@ -10,6 +10,8 @@ from sqlalchemy import text
 from integration.config import Config
 from integration.ingest import utcnow
 from integration.services import Services, build_services, log_mode
+from integration.dashboard.web import blueprint as dashboard
+from integration.metrics import metrics
 from webhooks.slack import blueprint as slack_webhooks
 from webhooks.zendesk import blueprint as zendesk_webhooks
 
@@ -23,6 +25,8 @@ def create_app(config: Config | Mapping[str, object] | None = None, *,
     log_mode(config)
     app.register_blueprint(zendesk_webhooks)
     app.register_blueprint(slack_webhooks)
+    app.register_blueprint(dashboard)
+    app.add_url_rule("/metrics", "metrics", metrics)
     app.add_url_rule("/healthz", "healthz", healthz)
     app.add_url_rule("/readyz", "readyz", readyz)
     return app

@@ -1,0 +1,1 @@
+"""The live SLA dashboard (admin only) and the Prometheus metrics."""
