@@ -1,0 +1,46 @@
+"""Database reads for the report: the month's tickets and their ratings, as plain rows (read-only, no locks)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from integration.mappings.model import Mappings
+from integration.reports.compute import Month, RatingRow, Report, TicketRow, build
+from integration.storage.models import CsatRating, Ticket
+
+
+def month_tickets(session: Session, month: Month, organization_id: int | None = None) -> list[TicketRow]:
+    query = select(Ticket).where(Ticket.created_at >= month.start, Ticket.created_at < month.end)
+    if organization_id is not None:
+        query = query.where(Ticket.organization_id == organization_id)
+    return [TicketRow(id=t.id, organization_id=t.organization_id, created_at=t.created_at, tier=t.tier,
+                      priority=t.priority, status=t.status, requester_email=t.requester_email,
+                      history=tuple(t.history or ()), sla=dict(t.sla or {}), escalation=dict(t.escalation or {}))
+            for t in session.scalars(query.order_by(Ticket.created_at, Ticket.id))]
+
+
+def month_ratings(session: Session, month: Month, organization_id: int | None = None) -> list[RatingRow]:
+    """Ratings of the month's tickets (whenever given; `build` drops those after its as-of instant)."""
+    scoped = select(Ticket.id).where(Ticket.created_at >= month.start, Ticket.created_at < month.end)
+    if organization_id is not None:
+        scoped = scoped.where(Ticket.organization_id == organization_id)
+    query = select(CsatRating).where(CsatRating.ticket_id.in_(scoped)).order_by(CsatRating.at, CsatRating.id)
+    return [RatingRow(id=r.id, ticket_id=r.ticket_id, source=r.source, at=r.at, score=r.score,
+                      zendesk_score=r.zendesk_score, rated_by=r.rated_by)
+            for r in session.scalars(query)]
+
+
+def load_report(sessions: sessionmaker[Session], mappings: Mappings, month: Month, as_of: dt.datetime,
+                organization_id: int | None = None) -> Report:
+    with sessions() as session:
+        tickets = month_tickets(session, month, organization_id)
+        ratings = month_ratings(session, month, organization_id)
+    return build(mappings, month, tickets, ratings, as_of, organization_id)
+
+
+def organization_known(mappings: Mappings, report: Report) -> bool:
+    """An --org filter names an organization of the mappings, or one that has tickets in the month."""
+    org_id = report.organization_id
+    return org_id is None or mappings.organization_by_id(org_id) is not None or report.total.tickets > 0
