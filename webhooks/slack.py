@@ -4,6 +4,7 @@ Handlers only record and decide (no outbound call), so Slack gets its answer wel
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from urllib.parse import parse_qs
@@ -23,12 +24,21 @@ MAX_BODY_BYTES = 64 * 1024
 blueprint = Blueprint("slack_webhooks", __name__)
 
 
+def verified(route):
+    """Every Slack route: the raw body is verified before anything is parsed (fails closed)."""
+
+    @functools.wraps(route)
+    def checked():
+        services = current_app.extensions["escalator.services"]
+        body, refusal = _verified_body(services)
+        return refusal if refusal else route(services, body)
+
+    return checked
+
+
 @blueprint.post("/webhooks/slack/commands")
-def commands():
-    services = current_app.extensions["escalator.services"]
-    body, refusal = _verified_body(services)
-    if refusal:
-        return refusal
+@verified
+def commands(services, body: bytes):
     form = {key: values[0] for key, values in parse_qs(body.decode("utf-8", "replace")).items()}
     if form.get("command") != "/support":
         return _answer(services, 200, f"unknown command {form.get('command')!r}", "ignored")
@@ -38,11 +48,8 @@ def commands():
 
 
 @blueprint.post("/webhooks/slack/events")
-def events():
-    services = current_app.extensions["escalator.services"]
-    body, refusal = _verified_body(services)
-    if refusal:
-        return refusal
+@verified
+def events(services, body: bytes):
     try:
         envelope = json.loads(body)
     except ValueError:
@@ -58,11 +65,8 @@ def events():
 
 
 @blueprint.post("/webhooks/slack/interactions")
-def interactions():
-    services = current_app.extensions["escalator.services"]
-    body, refusal = _verified_body(services)
-    if refusal:
-        return refusal
+@verified
+def interactions(services, body: bytes):
     try:
         payload = json.loads(parse_qs(body.decode())["payload"][0])
     except (KeyError, IndexError, ValueError, UnicodeDecodeError):

@@ -29,8 +29,8 @@ import time
 from typing import Any, Callable, Iterator
 
 import pytest
-from werkzeug.serving import WSGIRequestHandler, make_server
 
+from tests.fakes.local_server import LocalServer
 from tests.fakes.slack_requests import (
     FIXTURES_DIR,
     encode_fixture,
@@ -53,13 +53,10 @@ CUSTOMER_TEAM = "T0NORTHWND"
 PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args: Any, **kwargs: Any) -> None:  # keep pytest output clean
-        pass
 
-
-class FakeSlack:
+class FakeSlack(LocalServer):
     """Fake Slack workspace + Web API server. All public methods are thread-safe."""
+    server_name = "fake-slack"
 
     def __init__(self, token: str = DEFAULT_TOKEN, signing_secret: str = DEFAULT_SIGNING_SECRET,
                  clock: Callable[[], float] = time.monotonic):
@@ -69,38 +66,9 @@ class FakeSlack:
         self._lock = threading.RLock()
         self._state = SlackState(clock)
         self._app = FakeSlackApp(self._state, {token}, self._lock)
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
         self._response_ids = itertools.count(1)
 
     # -- lifecycle -----------------------------------------------------------
-    def start(self) -> "FakeSlack":
-        self._app.stopping.clear()
-        self._server = make_server("127.0.0.1", 0, self._app, threaded=True,
-                                   request_handler=_QuietHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
-                                        name="fake-slack", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._app.stopping.set()  # wakes handlers sleeping in delay_next
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> "FakeSlack":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        return self._server.server_port
 
     @property
     def root_url(self) -> str:

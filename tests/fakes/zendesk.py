@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
-from werkzeug.serving import WSGIRequestHandler, make_server
 
+from tests.fakes.local_server import LocalServer
 from tests.fakes.zendesk_server import Call, Fault, FakeZendeskApp
 from tests.fakes.zendesk_state import ZendeskState, record_invalid
 
@@ -42,13 +42,10 @@ DEFAULT_TOKEN = "fake-zendesk-token"
 AGENT_ID = 900001
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args: Any, **kwargs: Any) -> None:  # keep pytest output clean
-        pass
 
-
-class FakeZendesk:
+class FakeZendesk(LocalServer):
     """Fake Zendesk account + HTTP server. All public methods are thread-safe."""
+    server_name = "fake-zendesk"
 
     def __init__(self, subdomain: str = "acme", email: str = DEFAULT_EMAIL,
                  token: str = DEFAULT_TOKEN, clock: Callable[[], datetime] | None = None):
@@ -59,38 +56,9 @@ class FakeZendesk:
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self._state = ZendeskState(subdomain, lambda: self._clock())
         self._app = FakeZendeskApp(self._state, email, token, self._lock)
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
         self._seed_agent()
 
     # -- lifecycle -----------------------------------------------------------
-    def start(self) -> "FakeZendesk":
-        self._app.stopping.clear()
-        self._server = make_server("127.0.0.1", 0, self._app, threaded=True,
-                                   request_handler=_QuietHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
-                                        name="fake-zendesk", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._app.stopping.set()  # wakes handlers sleeping in delay_next
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> "FakeZendesk":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        return self._server.server_port
 
     @property
     def netloc(self) -> str:
