@@ -12,7 +12,9 @@
 The fixture starts the server on 127.0.0.1 (port 0) and points zenpy at it with
 ZENPY_FORCE_NETLOC / ZENPY_FORCE_SCHEME (read by zenpy on every request, so the
 order of client creation and fixture setup does not matter). Shapes, error
-bodies and the facts behind them: docs/zendesk-facts.md.
+bodies and the facts behind them: docs/zendesk-facts.md. Admin objects (ticket
+fields, webhooks, triggers): tests/fakes/zendesk_admin.py; the incremental
+ticket export and bulk seeding: tests/fakes/zendesk_export.py.
 """
 
 from __future__ import annotations
@@ -25,11 +27,12 @@ import json
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import pytest
 
 from tests.fakes.local_server import LocalServer
+from tests.fakes.zendesk_export import seed_tickets
 from tests.fakes.zendesk_server import Call, Fault, FakeZendeskApp
 from tests.fakes.zendesk_state import ZendeskState, record_invalid
 
@@ -130,6 +133,21 @@ class FakeZendesk(LocalServer):
             return copy.deepcopy(self._state.add_comment(ticket_id, {
                 "body": body, "public": public, "author_id": author_id,
                 "created_at": created_at, **fields}))
+
+    def seed_tickets(self, rows: Iterable[dict[str, Any]]) -> int:
+        """Bulk-add tickets (each row: "id" plus any ticket fields, as for seed_ticket) without
+        copying them back: 10,000 take well under a second. Returns how many were added."""
+        with self._lock:
+            return seed_tickets(self._state, rows)
+
+    def admin_objects(self, kind: str) -> list[dict[str, Any]]:
+        """Copies of "ticket_fields", "webhooks" or "triggers" (tests/fakes/zendesk_admin.py)."""
+        with self._lock:
+            return copy.deepcopy(list(getattr(self._state, kind).values()))
+
+    def webhook_secret(self, webhook_id: str) -> str:
+        with self._lock:
+            return self._state.webhook_secrets[webhook_id]
 
     def ticket(self, ticket_id: int) -> dict[str, Any]:
         with self._lock:

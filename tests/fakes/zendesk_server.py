@@ -18,6 +18,8 @@ from urllib.parse import parse_qs, urlencode
 
 from werkzeug.wrappers import Request, Response
 
+from tests.fakes.zendesk_admin import AdminRoutes
+from tests.fakes.zendesk_export import ExportRoutes
 from tests.fakes.zendesk_state import ZendeskError, ZendeskState, not_found
 
 
@@ -84,6 +86,8 @@ class FakeZendeskApp:
             ("GET", re.compile(r"/api/v2/organizations/(\d+)\.json"), self.show_organization),
             ("GET", re.compile(r"/api/v2/search\.json"), self.search),
         ]
+        for method, pattern, handler in AdminRoutes(self).routes() + ExportRoutes(self).routes():
+            self.routes.append((method, re.compile(pattern), handler))
 
     # -- WSGI ----------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
@@ -132,7 +136,8 @@ class FakeZendeskApp:
             if match and method == request.method:
                 try:
                     with self.lock:
-                        return handler(request, body, query, *[int(g) for g in match.groups()])
+                        return handler(request, body, query,
+                                       *[int(g) if g.isdigit() else g for g in match.groups()])
                 except ZendeskError as exc:
                     return json_response(exc.status, exc.body)
         return json_response(404, {"error": "InvalidEndpoint", "description": "Not found"})
@@ -198,7 +203,7 @@ class FakeZendeskApp:
             comments.reverse()
         base = f"{request.host_url.rstrip('/')}{request.path}"
         if "page[size]" in query or "page[after]" in query:
-            return self._cursor_page(comments, query, base)
+            return self._with_users(self._cursor_page(comments, query, base), query)
         per_page = min(int(query.get("per_page", 100)), 100)
         page = max(int(query.get("page", 1)), 1)
         chunk = comments[(page - 1) * per_page: page * per_page]
@@ -208,8 +213,18 @@ class FakeZendeskApp:
                 return None
             return f"{base}?{urlencode({'page': n, 'per_page': per_page})}"
 
-        return json_response(200, {"comments": copy.deepcopy(chunk), "next_page": link(page + 1),
-                                   "previous_page": link(page - 1), "count": len(comments)})
+        return self._with_users(json_response(200, {
+            "comments": copy.deepcopy(chunk), "next_page": link(page + 1), "previous_page": link(page - 1),
+            "count": len(comments)}), query)
+
+    def _with_users(self, response: Response, query: dict[str, str]) -> Response:
+        """`include=users` side-loads the comments' authors."""
+        if "users" not in (query.get("include") or "").split(","):
+            return response
+        body = json.loads(response.get_data())
+        ids = sorted({c["author_id"] for c in body["comments"] if c.get("author_id") in self.state.users})
+        body["users"] = [copy.deepcopy(self.state.users[i]) for i in ids]
+        return json_response(200, body)
 
     @staticmethod
     def _cursor_page(items: list[dict[str, Any]], query: dict[str, str], base: str) -> Response:

@@ -65,6 +65,11 @@ class ZendeskState:
         self.organizations: dict[int, dict[str, Any]] = {}
         self.rejected: dict[int, tuple[int, dict[str, Any]]] = {}
         self.idempotency: dict[str, tuple[Any, int, dict[str, Any]]] = {}
+        # Admin objects (tests/fakes/zendesk_admin.py); webhook ids are strings, as Zendesk's are.
+        self.ticket_fields: dict[int, dict[str, Any]] = {}
+        self.webhooks: dict[str, dict[str, Any]] = {}
+        self.webhook_secrets: dict[str, str] = {}
+        self.triggers: dict[int, dict[str, Any]] = {}
         self._ids = itertools.count(50_000)
         self._event_ids = itertools.count(7_000_000)
 
