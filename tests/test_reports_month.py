@@ -16,6 +16,7 @@ Mar 2026: Mon 2, Mon 9, Mon 16, Mon 23, Mon 30. Times below are UTC.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -31,6 +32,7 @@ from integration.reports.queries import load_report
 from integration.services import build_services
 from integration.signals import Comment, TicketSignal
 from integration.storage.models import Timer
+from tests.fakes.slack import fake_slack  # noqa: F401  (pytest fixture)
 from tests.harness import Clock, mappings_for_tests
 
 UTC = dt.timezone.utc
@@ -550,6 +552,31 @@ def test_post_to_slack_queues_once_in_one_transaction_and_is_dry_run_without_a_t
         statuses = {r.idempotency_key: r.status for r in session.scalars(
             select(OutboxAction).where(OutboxAction.idempotency_key.like("report-%")))}
     assert statuses == {"report-2026-03-1001": "dry_run", "report-2026-03-1005": "dry_run"}
+
+
+def test_the_worker_delivers_the_summaries_to_slack_through_the_real_client(month, fake_slack):
+    from sqlalchemy import update
+
+    from integration.reports.slack_post import enqueue_report, report_actions
+    from integration.slack.gateway import build_slack_gateway
+    from integration.storage.models import OutboxAction
+    from integration.worker import Worker
+
+    fake_slack.accept_any_channel = True
+    actions = report_actions(month.report(), month.services.mappings.current)
+    with month.services.sessions.begin() as session:  # the month's escalation messages are not under test here
+        session.execute(update(OutboxAction).values(status="done"))
+        queued = enqueue_report(session, actions, AS_OF)
+    assert [added for _, added in queued] == [True, True]
+    config = dataclasses.replace(month.services.config, slack_bot_token=fake_slack.token,
+                                 slack_api_url=fake_slack.base_url)
+    worker = Worker(month.services.sessions, {"slack": build_slack_gateway(config)}, now=lambda: AS_OF)
+    assert worker.run_once() == 2
+    (north,) = fake_slack.messages("C05NWLOGIST")
+    (oscorp,) = fake_slack.messages("C0OSCORP01")
+    assert north["text"].startswith("SLA report for Northwind Logistics, March 2026: 5 tickets")
+    assert north["blocks"][0] == {"type": "header", "text": {"type": "plain_text", "text": "Support SLA report: March 2026"}}
+    assert "Northwind" not in json.dumps(oscorp) and "Oscorp" not in json.dumps(north)
 
 
 class _Recorder:

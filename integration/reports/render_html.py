@@ -15,6 +15,7 @@ h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { margin-top: 2rem; border-bo
 table { border-collapse: collapse; margin: .6rem 0 1rem; font-size: .9rem; }
 th, td { border: 1px solid #e5e7eb; padding: .3rem .5rem; text-align: right; vertical-align: top; }
 th:first-child, td:first-child { text-align: left; } thead th { background: #f9fafb; }
+thead th[colspan] { text-align: center; }
 td.na { color: #6b7280; font-style: italic; } .small { color: #6b7280; font-size: .85rem; }
 figure { margin: 1rem 0; } figcaption { font-size: .85rem; color: #4b5563; }
 """

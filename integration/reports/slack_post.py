@@ -43,7 +43,7 @@ def enqueue_report(session: Session, actions: list[Action], now: dt.datetime) ->
 def summary_message(report: Report, org: Organization, group: Group | None) -> dict:
     name = org.name or f"Organization {org.zendesk_id}"
     month = report.month.label
-    intro = (f"*{name}* ({org.tier} tier): tickets created in {month} (UTC), figures as of "
+    intro = (f"*{_mrkdwn(name)}* ({_mrkdwn(org.tier)} tier): tickets created in {month} (UTC), figures as of "
              f"{report.as_of:%Y-%m-%d %H:%M} UTC.")
     blocks: list[dict] = [
         {"type": "header", "text": {"type": "plain_text", "text": f"Support SLA report: {month}"}},
@@ -74,6 +74,11 @@ def summary_message(report: Report, org: Organization, group: Group | None) -> d
     text = (f"SLA report for {name}, {month}: {group.tickets} tickets; first response within target "
             f"{pct(fr.compliance_pct)}, resolution within target {pct(res.compliance_pct)}.")
     return {"text": text, "blocks": blocks}
+
+
+def _mrkdwn(text: str) -> str:
+    """Slack's three control characters, so a name from the mappings cannot inject links or mentions."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _compliance(stats: TargetStats) -> str:
