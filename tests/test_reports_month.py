@@ -33,6 +33,7 @@ from integration.services import build_services
 from integration.signals import Comment, TicketSignal
 from integration.storage.models import Timer
 from tests.fakes.slack import fake_slack  # noqa: F401  (pytest fixture)
+from tests.db import backends, database_url
 from tests.harness import Clock, mappings_for_tests
 
 UTC = dt.timezone.utc
@@ -207,8 +208,7 @@ def report_mappings(tmp_path: Path) -> Path:
     return directory
 
 
-@pytest.fixture
-def month(database, tmp_path):
+def drive_month(database: str, tmp_path: Path) -> DrivenMonth:
     clock = Clock(dt.datetime(2026, 2, 28, 23, 0, tzinfo=UTC))
     mappings_dir = report_mappings(tmp_path)
     services = build_services(Config(database_url=database, mappings_dir=str(mappings_dir),
@@ -216,9 +216,27 @@ def month(database, tmp_path):
     driven = DrivenMonth(services, clock)
     driven.play(EVENTS)
     driven.advance_to(dt.datetime(2026, 4, 2, 12, 0, tzinfo=UTC))  # the world goes on after AS_OF
-    driven.mappings_dir = mappings_dir
+    driven.mappings_dir, driven.database = mappings_dir, database
+    return driven
+
+
+@pytest.fixture(scope="module", params=backends())
+def month(request, tmp_path_factory):
+    """The month, driven once per backend (SQLite, and PostgreSQL when TEST_DATABASE_URL is set) for the tests
+    that only read it; the same databases as the `database` fixture (tests.db)."""
+    tmp_path = tmp_path_factory.mktemp("reports-month")
+    with database_url(request.param, tmp_path) as url:
+        driven = drive_month(url, tmp_path)
+        yield driven
+        driven.services.engine.dispose()
+
+
+@pytest.fixture
+def fresh_month(database, tmp_path):
+    """A month of its own, for the tests that write (the outbox)."""
+    driven = drive_month(database, tmp_path)
     yield driven
-    services.engine.dispose()
+    driven.services.engine.dispose()
 
 
 def figures(group) -> dict:
@@ -346,8 +364,8 @@ def test_one_organization_only(month):
 # ------------------------------------------------------------------------------------------ formats
 
 
-def cli_env(monkeypatch, month, database):
-    monkeypatch.setenv("DATABASE_URL", database)
+def cli_env(monkeypatch, month):
+    monkeypatch.setenv("DATABASE_URL", month.database)
     monkeypatch.setenv("MAPPINGS_DIR", str(month.mappings_dir))
     monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
 
@@ -360,8 +378,8 @@ def run_cli(*args):
     return CliRunner().invoke(report, list(args), catch_exceptions=False)
 
 
-def test_json_format_from_the_command(month, database, monkeypatch):
-    cli_env(monkeypatch, month, database)
+def test_json_format_from_the_command(month, monkeypatch):
+    cli_env(monkeypatch, month)
     result = run_cli("--month", "2026-03", "--format", "json", "--as-of", "2026-04-01T09:00:00Z")
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)
@@ -385,8 +403,8 @@ def test_json_format_from_the_command(month, database, monkeypatch):
     assert any("upon request" in note for note in body["notes"])
 
 
-def test_csv_format_to_a_file(month, database, monkeypatch, tmp_path):
-    cli_env(monkeypatch, month, database)
+def test_csv_format_to_a_file(month, monkeypatch, tmp_path):
+    cli_env(monkeypatch, month)
     out = tmp_path / "march.csv"
     result = run_cli("--month", "2026-03", "--format", "csv", "--out", str(out), "--as-of", "2026-04-01T09:00:00Z")
     assert result.exit_code == 0
@@ -411,8 +429,8 @@ def test_csv_format_to_a_file(month, database, monkeypatch, tmp_path):
     assert rows[0]["scope"] == "tickets created in the month (UTC)" and rows[0]["credit"] == ""
 
 
-def test_html_is_self_contained_with_accessible_svg_charts(month, database, monkeypatch):
-    cli_env(monkeypatch, month, database)
+def test_html_is_self_contained_with_accessible_svg_charts(month, monkeypatch):
+    cli_env(monkeypatch, month)
     result = run_cli("--month", "2026-03", "--format", "html", "--as-of", "2026-04-01T09:00:00Z")
     html = result.output
     assert html.startswith("<!DOCTYPE html>") and html.count("<svg") == 3
@@ -442,8 +460,8 @@ def test_bad_arguments_are_a_usage_error(args, message, tmp_path, monkeypatch):
     assert result.exit_code == 2 and message in result.output, result.output
 
 
-def test_an_unknown_organization_is_a_usage_error(month, database, monkeypatch):
-    cli_env(monkeypatch, month, database)
+def test_an_unknown_organization_is_a_usage_error(month, monkeypatch):
+    cli_env(monkeypatch, month)
     result = run_cli("--month", "2026-03", "--org", "424242")
     assert result.exit_code == 2
     assert "organization 424242 is not in the mappings and has no tickets in 2026-03" in result.output
@@ -522,10 +540,10 @@ def test_slack_summaries_go_only_to_each_customers_own_channel(month):
             assert word not in blob, (own, word)
 
 
-def test_post_to_slack_queues_once_in_one_transaction_and_is_dry_run_without_a_token(month, database, monkeypatch):
+def test_post_to_slack_queues_once_in_one_transaction_and_is_dry_run_without_a_token(fresh_month, monkeypatch):
     from integration.storage.models import OutboxAction
 
-    cli_env(monkeypatch, month, database)
+    cli_env(monkeypatch, fresh_month)
     first = run_cli("--month", "2026-03", "--post-to-slack", "--as-of", "2026-04-01T09:00:00Z")
     assert first.exit_code == 0, first.output
     assert "organization 1001 → C05NWLOGIST: queued" in first.output
@@ -533,28 +551,30 @@ def test_post_to_slack_queues_once_in_one_transaction_and_is_dry_run_without_a_t
     again = run_cli("--month", "2026-03", "--post-to-slack")
     assert again.exit_code == 0 and "already queued earlier (not posted twice)" in again.output
     assert "0 summary message(s) queued" in again.output
-    with month.services.sessions() as session:
+    with fresh_month.services.sessions() as session:
         rows = session.scalars(select(OutboxAction).where(OutboxAction.idempotency_key.like("report-%"))
                                .order_by(OutboxAction.id)).all()
     assert [(r.idempotency_key, r.payload["channel"], r.status, r.ticket_id) for r in rows] == [
         ("report-2026-03-1001", "C05NWLOGIST", "pending", None), ("report-2026-03-1005", "C0OSCORP01", "pending", None)]
     # The worker delivers them; without SLACK_BOT_TOKEN it records them as dry-run.
+    from sqlalchemy import update
+
     from integration.slack.gateway import build_slack_gateway
     from integration.worker import Worker
 
-    worker = Worker(month.services.sessions, {"slack": build_slack_gateway(month.services.config),
-                                              "zendesk": _Recorder(), "open": _Recorder()},
-                    now=lambda: max(dt.datetime.now(UTC), AS_OF) + dt.timedelta(minutes=1))  # the CLI queues at real now
-    for _ in range(100):  # everything queued before them is delivered (dry-run) first
-        if not worker.run_once():
-            break
-    with month.services.sessions() as session:
+    with fresh_month.services.sessions.begin() as session:  # the month's own actions are not under test here
+        session.execute(update(OutboxAction).where(OutboxAction.idempotency_key.not_like("report-%"))
+                        .values(status="done"))
+    worker = Worker(fresh_month.services.sessions, {"slack": build_slack_gateway(fresh_month.services.config)},
+                    now=lambda: max(dt.datetime.now(UTC), AS_OF) + dt.timedelta(minutes=1))  # the CLI queued at real now
+    assert worker.run_once() == 2
+    with fresh_month.services.sessions() as session:
         statuses = {r.idempotency_key: r.status for r in session.scalars(
             select(OutboxAction).where(OutboxAction.idempotency_key.like("report-%")))}
     assert statuses == {"report-2026-03-1001": "dry_run", "report-2026-03-1005": "dry_run"}
 
 
-def test_the_worker_delivers_the_summaries_to_slack_through_the_real_client(month, fake_slack):
+def test_the_worker_delivers_the_summaries_to_slack_through_the_real_client(fresh_month, fake_slack):
     from sqlalchemy import update
 
     from integration.reports.slack_post import enqueue_report, report_actions
@@ -563,24 +583,17 @@ def test_the_worker_delivers_the_summaries_to_slack_through_the_real_client(mont
     from integration.worker import Worker
 
     fake_slack.accept_any_channel = True
-    actions = report_actions(month.report(), month.services.mappings.current)
-    with month.services.sessions.begin() as session:  # the month's escalation messages are not under test here
+    actions = report_actions(fresh_month.report(), fresh_month.services.mappings.current)
+    with fresh_month.services.sessions.begin() as session:  # the month's escalation messages are not under test here
         session.execute(update(OutboxAction).values(status="done"))
         queued = enqueue_report(session, actions, AS_OF)
     assert [added for _, added in queued] == [True, True]
-    config = dataclasses.replace(month.services.config, slack_bot_token=fake_slack.token,
+    config = dataclasses.replace(fresh_month.services.config, slack_bot_token=fake_slack.token,
                                  slack_api_url=fake_slack.base_url)
-    worker = Worker(month.services.sessions, {"slack": build_slack_gateway(config)}, now=lambda: AS_OF)
+    worker = Worker(fresh_month.services.sessions, {"slack": build_slack_gateway(config)}, now=lambda: AS_OF)
     assert worker.run_once() == 2
     (north,) = fake_slack.messages("C05NWLOGIST")
     (oscorp,) = fake_slack.messages("C0OSCORP01")
     assert north["text"].startswith("SLA report for Northwind Logistics, March 2026: 5 tickets")
     assert north["blocks"][0] == {"type": "header", "text": {"type": "plain_text", "text": "Support SLA report: March 2026"}}
     assert "Northwind" not in json.dumps(oscorp) and "Oscorp" not in json.dumps(north)
-
-
-class _Recorder:
-    def deliver(self, action):
-        from integration.outbox import DryRun
-
-        return DryRun("not under test")
