@@ -1,0 +1,524 @@
+"""Webhook benchmark: signed Zendesk events through the real app under gunicorn, against a bare Flask
+app under the same gunicorn settings, measured in the same run on the same machine.
+
+    .venv/bin/python bench/webhooks.py [--requests N] [--concurrency C] [--quick]
+                                       [--backend sqlite|postgresql|both] [--workers W] [--threads T]
+
+Per backend: a fresh database (a SQLite file in a temp dir; for PostgreSQL a new database on
+TEST_DATABASE_URL's server, default postgresql+psycopg://postgres@127.0.0.1:5432/postgres, dropped
+at the end), migrated; the test mappings (tests.harness.mappings_for_tests, organizations 1001-1004);
+ZENDESK_WEBHOOK_SECRET set and no Zendesk credentials (dry-run; the request path makes no outbound
+call anyway). Known tickets are seeded in-process through the Ingestor with authoritative snapshots
+before the run, so that half the requests (status/comment events on them) run the full decide path;
+the other half are `ticket.created` events for new tickets (outcome "refresh").
+
+Every request carries a unique event id and a fresh, valid signature. Exits 1 if any request is not
+answered 200, or if an outcome shows the mix did not exercise what it claims (e.g. a duplicate).
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import itertools
+import json
+import os
+import platform
+import queue
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+# Run as a script, sys.path[0] is bench/, where this very file would shadow the `webhooks` package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
+sys.path.insert(0, str(REPO))
+
+import requests  # noqa: E402
+
+from integration.config import Config  # noqa: E402
+from integration.services import build_services  # noqa: E402
+from integration.signals import TicketSignal  # noqa: E402
+from integration.storage.db import upgrade  # noqa: E402
+from integration.zendesk.signature import sign  # noqa: E402
+from tests.harness import FIXTURES, mappings_for_tests  # noqa: E402
+
+UTC = dt.timezone.utc
+SECRET = "bench-webhook-secret"
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+ROUTE = "/webhooks/zendesk"
+ORGS = (1001, 1002, 1003, 1004)
+PRIORITIES = ("URGENT", "HIGH", "NORMAL", "LOW")
+KNOWN_BASE, NEW_BASE = 100_000, 1_000_000
+# Never hand credentials (or the dev escape hatch) from the caller's shell to the benchmarked app.
+SCRUBBED_ENV = ("ZENDESK_SUBDOMAIN", "ZENDESK_EMAIL", "ZENDESK_API_TOKEN", "SLACK_BOT_TOKEN",
+                "SLACK_SIGNING_SECRET", "ESCALATOR_INSECURE_DEV_WEBHOOKS", "DATABASE_URL", "MAPPINGS_DIR")
+
+
+# ---------------------------------------------------------------------------------------------
+# Bodies
+
+
+def fixture(name: str) -> dict:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+def zendesk_time(at: dt.datetime) -> str:
+    """Zendesk's envelope time: nanoseconds, Z."""
+    return at.strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z"
+
+
+def zendesk_second(at: dt.datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Known:
+    ids: list[int]
+    created_at: dict[int, dt.datetime]
+
+
+class Bodies:
+    """Real-shaped event bodies: half ticket.created for new tickets, half events on known tickets."""
+
+    def __init__(self, known: Known) -> None:
+        self.known = known
+        self.templates = {
+            "created": fixture("ticket_created"),
+            "status": fixture("ticket_status_changed"),
+            "comment_agent": fixture("ticket_comment_added_public_agent"),
+            "comment_user": fixture("ticket_comment_added_end_user"),
+            "comment_internal": fixture("ticket_comment_added_internal"),
+        }
+        self.new_ids = itertools.count(NEW_BASE)
+        self.known_cursor = itertools.count()
+        self.statuses = itertools.cycle((("OPEN", "PENDING"), ("PENDING", "OPEN"), ("OPEN", "HOLD"),
+                                         ("HOLD", "OPEN")))
+        self.comments = itertools.cycle(("comment_agent", "comment_user", "comment_internal"))
+
+    def make(self, n: int) -> list[tuple[str, bytes]]:
+        """n (kind, raw body) pairs: even positions ticket.created, odd ones known-ticket events."""
+        return [self._created() if i % 2 == 0 else self._on_known(i // 2) for i in range(n)]
+
+    def _envelope(self, template: str, ticket_id: int, created_at: dt.datetime, now: dt.datetime) -> dict:
+        document = json.loads(json.dumps(self.templates[template]))
+        document["id"] = str(uuid.uuid4())  # unique event id: the inbox dedup must not short-circuit
+        document["subject"] = f"zen:ticket:{ticket_id}"
+        document["time"] = zendesk_time(now)
+        detail = document["detail"]
+        detail["id"] = str(ticket_id)
+        detail["organization_id"] = str(ORGS[ticket_id % len(ORGS)])
+        detail["priority"] = PRIORITIES[ticket_id % len(PRIORITIES)]
+        detail["created_at"] = zendesk_second(created_at)
+        detail["updated_at"] = zendesk_second(now)
+        return document
+
+    def _created(self) -> tuple[str, bytes]:
+        now = dt.datetime.now(UTC)
+        ticket_id = next(self.new_ids)
+        document = self._envelope("created", ticket_id, now, now)
+        return "created", json.dumps(document).encode()
+
+    def _on_known(self, i: int) -> tuple[str, bytes]:
+        now = dt.datetime.now(UTC)
+        ticket_id = self.known.ids[next(self.known_cursor) % len(self.known.ids)]
+        created_at = self.known.created_at[ticket_id]
+        if i % 2 == 0:
+            previous, current = next(self.statuses)
+            document = self._envelope("status", ticket_id, created_at, now)
+            document["detail"]["status"] = current
+            document["event"]["current"], document["event"]["previous"] = current, previous
+            return "status_changed", json.dumps(document).encode()
+        document = self._envelope(next(self.comments), ticket_id, created_at, now)
+        document["detail"]["status"] = "OPEN"
+        document["event"]["comment"]["id"] = str(uuid.uuid4().int % 10**10)
+        return "comment_added", json.dumps(document).encode()
+
+
+# Which outcomes show that a request exercised the path it was meant to.
+EXPECTED = {"created": {"refresh"}, "status_changed": {"applied", "unchanged"},
+            "comment_added": {"applied", "unchanged"}}
+
+
+def seed_known(database_url: str, mappings_dir: Path, count: int) -> Known:
+    """Known tickets, written in-process by the Ingestor from authoritative snapshots (as the worker
+    does after reading a ticket from the API)."""
+    services = build_services(Config(database_url=database_url, mappings_dir=str(mappings_dir)))
+    now = dt.datetime.now(UTC)
+    known = Known([], {})
+    try:
+        for n in range(count):
+            ticket_id = KNOWN_BASE + n
+            created_at = (now - dt.timedelta(minutes=30 + n % 90)).replace(microsecond=0)
+            snapshot = TicketSignal(
+                ticket_id=ticket_id, kind="snapshot", at=now - dt.timedelta(minutes=1), created_at=created_at,
+                status="open", zendesk_priority=PRIORITIES[ticket_id % len(PRIORITIES)].lower(),
+                organization_id=ORGS[ticket_id % len(ORGS)], organization_known=True,
+                subject=f"Bench ticket {ticket_id}", description="Seeded by bench/webhooks.py",
+                tags=("bench",), authoritative=True, source_key=f"bench-seed-{ticket_id}")
+            result = services.ingestor.ingest(source="worker", dedup_key=f"bench-seed-{ticket_id}",
+                                              event_type="snapshot", payload={}, signal=snapshot)
+            if result.outcome != "applied":
+                raise RuntimeError(f"seeding ticket {ticket_id}: outcome {result.outcome!r} ({result.detail})")
+            known.ids.append(ticket_id)
+            known.created_at[ticket_id] = created_at
+    finally:
+        services.engine.dispose()
+    return known
+
+
+# ---------------------------------------------------------------------------------------------
+# Servers
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    name: str
+    app: str
+    port: int
+    log_path: Path
+    process: subprocess.Popen | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, workers: int, threads: int, env: dict) -> None:
+        command = [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(workers), "--threads", str(threads),
+                   "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "5", self.app]
+        self.log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(command, cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, probe, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} gunicorn exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                if probe(self.base):
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} not ready after {timeout:.0f}s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        if getattr(self, "log", None) is not None and not self.log.closed:
+            self.log.close()
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+def healthy(base: str) -> bool:
+    return requests.get(base + "/healthz", timeout=2).status_code == 200
+
+
+def bare_up(base: str) -> bool:
+    return requests.post(base + ROUTE, data=b"{}", timeout=2).status_code == 200
+
+
+# ---------------------------------------------------------------------------------------------
+# Load
+
+
+@dataclass
+class Run:
+    latencies: list[float] = field(default_factory=list)  # seconds, measured requests only
+    by_kind: dict[str, list[float]] = field(default_factory=dict)  # the same, per body kind
+    wall: float = 0.0
+    statuses: Counter = field(default_factory=Counter)
+    outcomes: Counter = field(default_factory=Counter)  # (kind, outcome)
+    failures: list[str] = field(default_factory=list)
+    server_cpu: float | None = None  # CPU seconds of the gunicorn master and workers, measured requests only
+
+    @property
+    def throughput(self) -> float:
+        return len(self.latencies) / self.wall if self.wall else 0.0
+
+    def percentile(self, p: float, kind: str | None = None) -> float:
+        ordered = sorted(self.latencies if kind is None else self.by_kind[kind])
+        rank = max(0, min(len(ordered) - 1, int(round(p / 100 * len(ordered) + 0.5)) - 1))
+        return ordered[rank] * 1000
+
+
+def fire(base: str, bodies: list[tuple[str, bytes]], concurrency: int, run: Run, *, measured: bool) -> None:
+    """Send every body once, from `concurrency` keep-alive clients; sign each at send time."""
+    work: queue.SimpleQueue = queue.SimpleQueue()
+    for item in bodies:
+        work.put(item)
+    lock = threading.Lock()
+    url = base + ROUTE
+
+    def client() -> None:
+        mine_lat, mine_status, mine_outcomes, mine_fail = [], Counter(), Counter(), []
+        mine_kinds: dict[str, list[float]] = {}
+        with requests.Session() as session:
+            while True:
+                try:
+                    kind, raw = work.get_nowait()
+                except queue.Empty:
+                    break
+                stamp = zendesk_second(dt.datetime.now(UTC))
+                headers = {"Content-Type": "application/json", "X-Zendesk-Webhook-Signature-Timestamp": stamp,
+                           "X-Zendesk-Webhook-Signature": sign(SECRET, stamp, raw)}
+                started = time.perf_counter()
+                try:
+                    response = session.post(url, data=raw, headers=headers, timeout=60)
+                except requests.RequestException as exc:
+                    mine_status["error"] += 1
+                    mine_fail.append(f"{kind}: {exc.__class__.__name__}: {exc}")
+                    continue
+                elapsed = time.perf_counter() - started
+                mine_status[response.status_code] += 1
+                if measured:
+                    mine_lat.append(elapsed)
+                    mine_kinds.setdefault(kind, []).append(elapsed)
+                try:
+                    outcome = response.json().get("outcome", "?")
+                except ValueError:
+                    outcome = "(not json)"
+                mine_outcomes[(kind, outcome)] += 1
+                if response.status_code != 200:
+                    mine_fail.append(f"{kind}: HTTP {response.status_code} {response.text[:200]!r}")
+        with lock:
+            run.latencies.extend(mine_lat)
+            for kind, values in mine_kinds.items():
+                run.by_kind.setdefault(kind, []).extend(values)
+            run.statuses.update(mine_status)
+            run.outcomes.update(mine_outcomes)
+            run.failures.extend(mine_fail)
+
+    threads = [threading.Thread(target=client, name=f"client-{i}") for i in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if measured:
+        run.wall = time.perf_counter() - started
+
+
+def load(server: Server, bodies: Bodies, requests_n: int, warmup: int, concurrency: int) -> Run:
+    run = Run()
+    fire(server.base, bodies.make(warmup), concurrency, run, measured=False)
+    measured = bodies.make(requests_n)
+    cpu_before = tree_cpu_seconds(server.process.pid)
+    fire(server.base, measured, concurrency, run, measured=True)
+    cpu_after = tree_cpu_seconds(server.process.pid)
+    if cpu_before is not None and cpu_after is not None:
+        run.server_cpu = cpu_after - cpu_before
+    return run
+
+
+def tree_cpu_seconds(pid: int) -> float | None:
+    """user+system CPU of a process and its children (Linux /proc; None elsewhere). Less sensitive than
+    wall time to other load on a shared machine."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0
+    try:
+        entries = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return None
+    for entry in entries:
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()  # state, ppid, …; utime and stime are fields 14-15
+        if int(entry) == pid or int(fields[1]) == pid:
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+# ---------------------------------------------------------------------------------------------
+# One backend
+
+
+@contextlib.contextmanager
+def database(backend: str, tmp: Path):
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp}/escalator-bench.db"
+        upgrade(url)
+        yield url
+        return
+    os.environ.setdefault("TEST_DATABASE_URL", DEFAULT_PG)
+    from tests.db import postgres_database  # creates a uniquely named database; drops it WITH (FORCE)
+
+    with postgres_database() as url:
+        upgrade(url)
+        yield url
+
+
+def bench_backend(backend: str, args) -> tuple[Run, Run, Counter]:
+    tmp = Path(tempfile.mkdtemp(prefix=f"escalator-bench-{backend}-"))
+    try:
+        with database(backend, tmp) as url:  # a PostgreSQL database is dropped on the way out
+            servers: list[Server] = []
+            try:
+                mappings_dir = mappings_for_tests(tmp)
+                seeded = time.perf_counter()
+                known = seed_known(url, mappings_dir, args.known)
+                print(f"  seeded {len(known.ids)} known tickets in {time.perf_counter() - seeded:.1f}s", flush=True)
+                env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
+                env.update(DATABASE_URL=url, MAPPINGS_DIR=str(mappings_dir), ZENDESK_WEBHOOK_SECRET=SECRET,
+                           PYTHONUNBUFFERED="1")
+                real = Server("real app", "integration.app:create_app()", free_port(), tmp / "gunicorn-real.log")
+                bare = Server("bare baseline", "bench.bare_app:create_app()", free_port(),
+                              tmp / "gunicorn-bare.log")
+                servers += [real, bare]
+                for server in servers:
+                    server.start(args.workers, args.threads, env)
+                real.wait_ready(healthy)
+                bare.wait_ready(bare_up)
+                ready = requests.get(real.base + "/readyz", timeout=5).json()
+                if ready.get("database") != "ok":
+                    raise RuntimeError(f"real app not ready: {ready}")
+                bodies = Bodies(known)
+                bare_run = load(bare, bodies, args.requests, args.warmup, args.concurrency)
+                real_run = load(real, bodies, args.requests, args.warmup, args.concurrency)
+                if real_run.failures or bare_run.failures:
+                    for server in servers:
+                        print(f"--- {server.name} gunicorn log, last lines ---\n{server.log_tail()}")
+                return real_run, bare_run, count_rows(url)
+            finally:
+                for server in servers:  # before the database is dropped
+                    server.stop()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def count_rows(url: str) -> Counter:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return Counter({table: connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+                            for table in ("inbox_events", "tickets", "outbox", "timers", "audit_log")})
+    except Exception as exc:  # reporting only
+        return Counter({f"(could not count: {exc.__class__.__name__})": 0})
+    finally:
+        engine.dispose()
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+
+def report(backend: str, real: Run, bare: Run) -> list[str]:
+    problems = []
+    print(f"\n== {backend} ==")
+    print(f"{'':16}{'req/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'max ms':>10}{'cpu ms/req':>12}")
+    for name, run in (("real app", real), ("bare baseline", bare)):
+        print(f"{name:16}{run.throughput:10.0f}{run.percentile(50):10.2f}{run.percentile(95):10.2f}"
+              f"{run.percentile(99):10.2f}{max(run.latencies) * 1000:10.2f}{cpu_per_request(run):>12}")
+    cpu_ratio = (f"{real.server_cpu / bare.server_cpu:12.2f}" if real.server_cpu and bare.server_cpu else "")
+    print(f"{'ratio':16}{bare.throughput / real.throughput:10.2f}"
+          f"{real.percentile(50) / bare.percentile(50):10.2f}{real.percentile(95) / bare.percentile(95):10.2f}"
+          f"{real.percentile(99) / bare.percentile(99):10.2f}{'':10}{cpu_ratio}")
+    print("  (ratio row: throughput bare/real; latencies and server CPU real/bare. cpu ms/req: gunicorn "
+          "master+workers CPU per measured request; the database server's own CPU is not included)")
+    for name, run in (("real app", real), ("bare baseline", bare)):
+        codes = ", ".join(f"{code}: {n}" for code, n in sorted(run.statuses.items(), key=str))
+        print(f"  {name} status codes: {codes}")
+        bad = sum(n for code, n in run.statuses.items() if code != 200)
+        if bad:
+            problems.append(f"{backend} {name}: {bad} requests not answered 200, e.g. {run.failures[:3]}")
+    by_kind: dict[str, Counter] = {}
+    for (kind, outcome), n in real.outcomes.items():
+        by_kind.setdefault(kind, Counter())[outcome] += n
+    for kind in sorted(by_kind):
+        latency = (f"p50 {real.percentile(50, kind):.2f} ms, p95 {real.percentile(95, kind):.2f} ms; "
+                   if kind in real.by_kind else "")
+        print(f"  real app, {kind}: {latency}outcomes " +
+              ", ".join(f"{o} {n}" for o, n in sorted(by_kind[kind].items())))
+        unexpected = {o: n for o, n in by_kind[kind].items() if o not in EXPECTED[kind]}
+        if unexpected:
+            problems.append(f"{backend}: {kind} events had unexpected outcomes {unexpected}")
+    return problems
+
+
+def load_average() -> str:
+    try:
+        return " ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def cpu_per_request(run: Run) -> str:
+    return f"{run.server_cpu * 1000 / len(run.latencies):.2f}" if run.server_cpu is not None else "n/a"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, help="measured requests per app (default 2000; --quick 300)")
+    parser.add_argument("--concurrency", type=int, default=8, help="keep-alive client threads (default 8)")
+    parser.add_argument("--quick", action="store_true", help="300 requests per app")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="gunicorn workers, both apps (default: nproc)")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker, both apps (default 4)")
+    parser.add_argument("--known", type=int, default=200, help="known tickets seeded before the run (default 200)")
+    parser.add_argument("--warmup", type=int, help="unmeasured requests per app first (default 5%% of --requests)")
+    args = parser.parse_args(argv)
+    if args.requests is None:
+        args.requests = 300 if args.quick else 2000
+    if args.warmup is None:
+        args.warmup = max(args.concurrency * 2, args.requests // 20)
+    if args.requests < 1 or args.concurrency < 1 or args.known < 1:
+        parser.error("--requests, --concurrency and --known must be positive")
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    # A terminated benchmark still stops its gunicorns and drops its database (the finally blocks).
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+    print(f"nproc {os.cpu_count()}; Python {platform.python_version()}; {platform.platform()}; "
+          f"load average before {load_average()}")
+    print(f"gunicorn --workers {args.workers} --threads {args.threads} (gthread) for both apps; "
+          f"{args.concurrency} keep-alive clients; {args.requests} measured requests per app after "
+          f"{args.warmup} warm-up; {args.known} known tickets seeded")
+    print("mix: 50% ticket.created for new tickets (expect refresh), 25% ticket.status_changed and "
+          "25% ticket.comment_added on known tickets (expect applied/unchanged)")
+    problems: list[str] = []
+    started = time.perf_counter()
+    for backend in backends:
+        print(f"\n[{backend}] starting", flush=True)
+        real, bare, stored = bench_backend(backend, args)
+        problems += report(backend, real, bare)
+        print("  rows after the run: " + ", ".join(f"{t} {n}" for t, n in stored.items()))
+    print(f"\ntotal {time.perf_counter() - started:.0f}s; load average after {load_average()} "
+          "(the clients share the machine with both servers; other load skews the numbers)")
+    if problems:
+        print("\nFAILED:\n  " + "\n  ".join(problems))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
