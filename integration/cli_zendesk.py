@@ -28,8 +28,9 @@ def _api(config: Config):
     from integration.zendesk.install import ZendeskJson
 
     session = build_zenpy(config).tickets.session  # our session: auth, and a 429 raises ZendeskRateLimited
+    newline = "\n" if sys.stdout.isatty() else ""  # off a progress bar's line
     return ZendeskJson(session, config.zendesk_subdomain, sleep=lambda seconds: time.sleep(seconds),
-                       on_wait=lambda message: click.echo(message))
+                       on_wait=lambda message: click.echo(newline + message))
 
 
 @click.group()
@@ -107,7 +108,9 @@ def backfill(resume: bool, batch: int) -> None:
 
     run.on_page = on_page
     previous = run.store.load()
-    if resume and previous is not None:
+    if not resume:
+        click.echo("restarting from the first ticket (what was decided before and has not changed is skipped)")
+    elif previous is not None:
         state = "a finished run: reading what changed since" if previous.completed_at else \
             f"an interrupted run after page {previous.pages}"
         click.echo(f"resuming {state} ({previous.tickets_read} tickets read before)")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -132,10 +133,10 @@ class Summary:
 
 class Backfill:
     def __init__(self, api: ZendeskJson, ingestor: Ingestor, sessions: sessionmaker[Session], *, batch: int = 1000,
-                 now: Callable[[], dt.datetime] = utcnow,
+                 now: Callable[[], dt.datetime] = utcnow, read_ahead: int = 4,
                  on_page: Callable[[Progress, Summary, int], None] = lambda progress, summary, read: None) -> None:
         self.api, self.ingestor, self.sessions = api, ingestor, sessions
-        self.batch, self.now, self.on_page = batch, now, on_page
+        self.batch, self.now, self.on_page, self.read_ahead = batch, now, on_page, read_ahead
         self.store = ProgressStore(sessions)
         self.users: dict[int, dict] = {}
 
@@ -188,15 +189,24 @@ class Backfill:
             keys = [dedup_key(t) for t in tickets]
             seen = set(session.scalars(select(InboxEvent.dedup_key).where(
                 InboxEvent.source == SOURCE, InboxEvent.dedup_key.in_(keys)))) if keys else set()
+        wanted = [t for t in tickets if t.get("status") in UNSOLVED or t["id"] in known]
+        todo = [t for t in wanted if dedup_key(t) not in seen]
+        if len(todo) < len(wanted):  # decided by a run that was interrupted on this page: not read again
+            summary.outcomes["duplicate"] += len(wanted) - len(todo)
+        # Comments are read ahead on a few threads while this one decides, in the export's order.
+        with ThreadPoolExecutor(max_workers=self.read_ahead, thread_name_prefix="backfill-read") as pool:
+            try:
+                reads = [pool.submit(self._comments, t["id"]) for t in todo]
+                return self._decide(todo, reads, summary)
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+
+    def _decide(self, tickets: list[dict], reads: list[Future], summary: Summary) -> int:
         ingested = 0
-        for ticket in tickets:
-            if ticket.get("status") not in UNSOLVED and ticket["id"] not in known:
-                continue
+        for ticket, read in zip(tickets, reads):
             key = dedup_key(ticket)
-            if key in seen:  # decided by an earlier, interrupted run: not read again
-                summary.outcomes["duplicate"] += 1
-                continue
-            comments = self._comments(ticket["id"])
+            comments = read.result()
             if comments is None:
                 summary.outcomes["skipped (deleted in Zendesk)"] += 1
                 continue
