@@ -136,10 +136,11 @@ def test_only_what_drifted_is_updated_and_dry_run_only_reports_it(fake_zendesk, 
 
     output = install(mappings)
     assert sorted(writes(fake_zendesk)) == sorted([
-        ("PUT", f"/api/v2/ticket_fields/{field['id']}.json"), ("PATCH", f"/api/v2/webhooks/{hook['id']}"),
+        ("PUT", f"/api/v2/ticket_fields/{field['id']}.json"), ("PUT", f"/api/v2/webhooks/{hook['id']}"),
         ("PUT", f"/api/v2/triggers/{trigger['id']}.json")])
     assert [c.json for c in fake_zendesk.calls if c.method == "PUT" and "triggers" in c.path] == [
         {"trigger": {"active": True}}]
+    assert fake_zendesk.admin_objects("webhooks")[0]["endpoint"] == f"{URL}/webhooks/zendesk"
     assert output.count(": unchanged") == 2 + 1 + 1 + 3  # two fields, zendesk.yaml, secret, three triggers
     fake_zendesk.clear_calls()
     install(mappings)

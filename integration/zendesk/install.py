@@ -38,6 +38,7 @@ WEBHOOK_PATH = "/webhooks/zendesk"
 MANAGED = "Managed by `escalator zendesk install`; edits here are overwritten by the next install."
 DEFAULT_SECRET_FILE = Path("instance") / "zendesk_webhook_secret"
 TRIGGER_SUBSCRIPTION = "conditional_ticket_events"
+WEBHOOK_READ_ONLY = ("id", "created_at", "created_by", "updated_at", "updated_by", "signing_secret", "external_source")
 
 
 @dataclass(frozen=True)
@@ -314,8 +315,9 @@ class Installer:
             self.say(what, f"unchanged (id {current['id']})")
         elif self.dry_run:
             self.say(what, f"would update {', '.join(changes)} (id {current['id']})")
-        else:
-            self.write("PATCH", f"webhooks/{current['id']}", {"webhook": changes})
+        else:  # PUT (Update Webhook) takes the whole object; what is not ours (e.g. custom headers) is kept
+            kept = {k: v for k, v in current.items() if k not in WEBHOOK_READ_ONLY}
+            self.write("PUT", f"webhooks/{current['id']}", {"webhook": {**kept, **wanted}})
             self.say(what, f"updated {', '.join(changes)} (id {current['id']})")
         return current["id"]
 
@@ -347,8 +349,16 @@ class Installer:
 
     # -- (c) triggers ------------------------------------------------------------
     def install_triggers(self, webhook_id: str | None, api_user_id: int) -> None:
-        existing = {t.get("title"): t for t in self.api.items("triggers.json", "triggers")
-                    if (t.get("title") or "").startswith(PREFIX)}
+        existing: dict[str, dict] = {}
+        for trigger in self.api.items("triggers.json", "triggers"):
+            title = trigger.get("title") or ""
+            if not title.startswith(PREFIX):
+                continue
+            if title in existing:  # the first one is kept up to date; a copy would notify twice
+                self.echo(f'note: trigger "{title}" exists twice (ids {existing[title]["id"]} and {trigger["id"]}); '
+                          f"deactivate or delete {trigger['id']}")
+                continue
+            existing[title] = trigger
         for title, event, conditions in trigger_specs(api_user_id):
             wanted = {"title": title, "active": True, "description": MANAGED,
                       "conditions": {"all": conditions, "any": []},
