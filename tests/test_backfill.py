@@ -174,19 +174,21 @@ def test_10000_tickets_complete_and_resume_after_sigkill(fake_zendesk, env, data
     seed(fake_zendesk, total, solved=200, replied_every=10)
     command = [sys.executable, "-m", "integration.cli_zendesk", "backfill", "--batch", str(batch)]
 
+    services = build_services(Config.from_env(env))
     first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        assert wait_for(lambda: len(fake_zendesk.calls_to("GET", EXPORT)) >= 4, first, timeout=120), "no 4th page"
+    try:  # killed in the middle of page 4: three pages finished, part of the fourth decided
+        assert wait_for(lambda: len(fake_zendesk.calls_to("GET", EXPORT)) >= 4
+                        and len(ticket_ids(services)) > 3 * batch + 20, first, timeout=180), "no 4th page"
         os.kill(first.pid, signal.SIGKILL)
         first.wait(timeout=10)
     finally:
         first.kill()
     killed_at = time.monotonic()
-    services = build_services(Config.from_env(env))
     stopped = ProgressStore(services.sessions).load()
     assert stopped is not None and stopped.completed_at is None and stopped.pages >= 3
     done_before = stopped.pages * batch
-    assert len(ticket_ids(services)) < total
+    decided_before = set(ticket_ids(services))
+    assert done_before < len(decided_before) < total
     first_cursors = export_cursors(fake_zendesk)
     fake_zendesk.clear_calls()
 
@@ -201,8 +203,9 @@ def test_10000_tickets_complete_and_resume_after_sigkill(fake_zendesk, env, data
     assert tuple(rows) == (total, total)  # each ticket decided by exactly one backfill event
     second_cursors = export_cursors(fake_zendesk)
     assert second_cursors[0] == stopped.cursor and set(second_cursors) & set(first_cursors) <= {stopped.cursor}
-    reread = [int(c.path.split("/")[4]) for c in fake_zendesk.calls if c.path.endswith("/comments.json")]
-    assert reread and min(reread) > done_before  # nothing of the finished pages was read again
+    reread = {int(c.path.split("/")[4]) for c in fake_zendesk.calls if c.path.endswith("/comments.json")}
+    assert reread == set(range(1, total + 1)) - decided_before  # nothing decided before the kill is read again
+    assert f"duplicate {len(decided_before) - done_before}" in second.stdout
     assert ProgressStore(services.sessions).load().completed_at is not None
     services.engine.dispose()
     print(f"\n10,000-ticket backfill: first run killed after {killed_at - started:.1f}s "
@@ -217,5 +220,5 @@ def wait_for(predicate, process, timeout: float) -> bool:
             return True
         if process.poll() is not None:
             raise AssertionError(process.stdout.read().decode())
-        time.sleep(0.02)
+        time.sleep(0.1)
     return False
