@@ -1,6 +1,7 @@
 """Engine and sessions. SQLite gets WAL and a busy timeout so the embedded web app and worker share it."""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -16,9 +17,7 @@ def make_engine(url: str) -> Engine:
         _ensure_sqlite_directory(url)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
-        # Take the write lock at BEGIN: a deferred transaction that reads then writes can fail with
-        # "database is locked" at once, without waiting for the busy timeout.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        _serialize_writers(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
@@ -36,6 +35,30 @@ def alembic_config(url: str) -> AlembicConfig:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
+
+
+def _serialize_writers(engine: Engine) -> None:
+    """SQLite has one writer. Take its lock at BEGIN (a deferred transaction that reads then writes fails
+    with "database is locked" at once), and queue this process's threads on a lock of our own first:
+    otherwise they sleep in SQLite's busy handler (up to 100 ms a try) while the database sits idle."""
+    lock = threading.RLock()
+
+    def begin(connection) -> None:
+        lock.acquire()
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            lock.release()
+            raise
+        connection.info["escalator.holds_lock"] = True
+
+    def end(connection) -> None:
+        if connection.info.pop("escalator.holds_lock", False):
+            lock.release()
+
+    event.listen(engine, "begin", begin)
+    event.listen(engine, "commit", end)
+    event.listen(engine, "rollback", end)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

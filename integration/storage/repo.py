@@ -4,8 +4,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from integration.state import Action, Decision, TicketState
@@ -21,22 +22,26 @@ class Recorded:
     inbox_id: int | None  # None: a duplicate delivery, already recorded
 
 
+def _insert(session: Session, model):
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id, in the database's own dialect (one statement)."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(model)
+
+
 def record_inbox(session: Session, *, source: str, dedup_key: str, event_type: str, ticket_id: int | None,
                  payload: dict, now: dt.datetime, outcome: str = "recorded", detail: str = "") -> Recorded:
-    row = InboxEvent(source=source, dedup_key=dedup_key, event_type=event_type, ticket_id=ticket_id,
-                     received_at=now, payload=payload, outcome=outcome, detail=detail)
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        return Recorded(None)
-    return Recorded(row.id)
+    statement = _insert(session, InboxEvent).values(
+        source=source, dedup_key=dedup_key, event_type=event_type, ticket_id=ticket_id, received_at=now,
+        payload=payload, outcome=outcome, detail=detail,
+    ).on_conflict_do_nothing(index_elements=["source", "dedup_key"]).returning(InboxEvent.id)
+    return Recorded(session.execute(statement).scalar_one_or_none())
 
 
 def load_ticket(session: Session, ticket_id: int) -> TicketState | None:
     row = session.execute(select(Ticket).where(Ticket.id == ticket_id).with_for_update()).scalar_one_or_none()
     if row is None:
         return None
+    session.info.setdefault("escalator.tickets", {})[ticket_id] = row  # the identity map holds it only weakly
     values = {name: getattr(row, name) for name in STATE_COLUMNS}
     return TicketState(id=row.id, history=tuple(row.history), tags=tuple(row.tags), **values)
 
@@ -54,12 +59,12 @@ def save_decision(session: Session, decision: Decision, *, inbox_id: int | None,
     if decision.timers is not None and decision.state is not None:
         replace_timers(session, decision.state, decision.timers)
     if inbox_id is not None:
-        inbox = session.get(InboxEvent, inbox_id)
-        inbox.outcome, inbox.detail = decision.outcome, decision.detail
+        session.execute(update(InboxEvent).where(InboxEvent.id == inbox_id)
+                        .values(outcome=decision.outcome, detail=decision.detail))
 
 
 def _save_state(session: Session, state: TicketState, now: dt.datetime) -> None:
-    row = session.get(Ticket, state.id)
+    row = session.info.get("escalator.tickets", {}).get(state.id) or session.get(Ticket, state.id)
     if row is None:
         row = Ticket(id=state.id)
         session.add(row)
@@ -88,14 +93,12 @@ def record_rating(session: Session, state: TicketState, signal, now: dt.datetime
 
 def enqueue(session: Session, action: Action, *, ticket_id: int | None, now: dt.datetime) -> bool:
     """Add an outbox row; an action already there (same idempotency key) is not added twice."""
-    exists = session.execute(select(OutboxAction.id).where(
-        OutboxAction.idempotency_key == action.idempotency_key)).first()
-    if exists:
-        return False
-    session.add(OutboxAction(ticket_id=ticket_id, target=action.target, kind=action.kind, payload=action.payload,
-                             idempotency_key=action.idempotency_key, status="pending", attempts=0,
-                             next_attempt_at=now, created_at=now, last_error=""))
-    return True
+    statement = _insert(session, OutboxAction).values(
+        ticket_id=ticket_id, target=action.target, kind=action.kind, payload=action.payload,
+        idempotency_key=action.idempotency_key, status="pending", attempts=0, next_attempt_at=now, created_at=now,
+        last_error="",
+    ).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(OutboxAction.id)
+    return session.execute(statement).scalar_one_or_none() is not None
 
 
 def replace_timers(session: Session, state: TicketState, specs) -> None:
