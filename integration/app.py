@@ -12,6 +12,7 @@ from integration.ingest import utcnow
 from integration.services import Services, build_services, log_mode
 from integration.dashboard.web import blueprint as dashboard
 from integration.metrics import metrics
+from integration.reports.web import blueprint as reports_blueprint
 from webhooks.slack import blueprint as slack_webhooks
 from webhooks.zendesk import blueprint as zendesk_webhooks
 
@@ -26,6 +27,7 @@ def create_app(config: Config | Mapping[str, object] | None = None, *,
     app.register_blueprint(zendesk_webhooks)
     app.register_blueprint(slack_webhooks)
     app.register_blueprint(dashboard)
+    app.register_blueprint(reports_blueprint)
     app.add_url_rule("/metrics", "metrics", metrics)
     app.add_url_rule("/healthz", "healthz", healthz)
     app.add_url_rule("/readyz", "readyz", readyz)

@@ -472,13 +472,11 @@ def test_an_unknown_organization_is_a_usage_error(month, monkeypatch):
 
 def web_client(month, **credentials):
     from integration.app import create_app
-    from integration.reports.web import blueprint
 
     config = Config(database_url=month.services.config.database_url, mappings_dir=str(month.mappings_dir),
                     mappings_poll_seconds=0, **credentials)
     services = build_services(config, lambda: AS_OF)
     app = create_app(config, services=services)
-    app.register_blueprint(blueprint)
     return app.test_client(), services
 
 
