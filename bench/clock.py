@@ -9,7 +9,7 @@ Exits 1 if the two libraries disagree where they should agree.
 Where businesstimedelta's semantics differ from ours (so agreement is only checked in UTC):
 - DST: it localizes window edges with pytz (is_dst=False): an edge in a fold means the second
   occurrence and one in a gap a nonexistent standard time; ours means the first occurrence and the
-  jump instant (integration/sla/walk.py).
+  jump instant (integration/core/sla/walk.py).
 - It has no round-the-clock rule: the closest, 00:00-23:59:59.999999 every day, loses 1 us at each
   midnight, so on 24/7 it must lag ours by exactly the midnights crossed (in microseconds).
 - Its `difference` drops microseconds and its holiday look-ahead gives up after 5 years; neither
@@ -30,8 +30,8 @@ import holidays  # noqa: E402
 import pytz  # noqa: E402
 from businesstimedelta import BusinessTimeDelta, HolidayRule, Rules, WorkDayRule  # noqa: E402
 
-from integration.sla.calendar import BusinessClock, Calendar  # noqa: E402
-from integration.sla.ticket import Policy, Target, TicketEvent, TicketHistory, compute_sla  # noqa: E402
+from integration.core.sla.calendar import BusinessClock, Calendar  # noqa: E402
+from integration.core.sla.ticket import Policy, Target, TicketEvent, TicketHistory, compute_sla  # noqa: E402
 
 UTC = timezone.utc
 PRIORITIES = ("critical", "high", "medium", "low")

@@ -101,11 +101,11 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from integration.config import Config  # noqa: E402
 from integration.runtime import build_worker  # noqa: E402
 from integration.services import build_services  # noqa: E402
-from integration.signals import TicketSignal  # noqa: E402
+from integration.core.signals import TicketSignal  # noqa: E402
 from integration.slack.gateway import ChannelPacer  # noqa: E402
 from integration.storage.db import make_engine, make_sessions, upgrade  # noqa: E402
 from integration.storage.models import AuditEntry, OutboxAction, Ticket, Timer  # noqa: E402
-from integration.timers import claim_due  # noqa: E402
+from integration.storage.timers import claim_due  # noqa: E402
 from integration.zendesk.client import TokenBucket  # noqa: E402
 from tests.fakes.slack import FakeSlack  # noqa: E402
 from tests.fakes.zendesk import FakeZendesk  # noqa: E402

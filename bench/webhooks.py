@@ -48,7 +48,7 @@ import requests  # noqa: E402
 
 from integration.config import Config  # noqa: E402
 from integration.services import build_services  # noqa: E402
-from integration.signals import TicketSignal  # noqa: E402
+from integration.core.signals import TicketSignal  # noqa: E402
 from integration.storage.db import upgrade  # noqa: E402
 from integration.zendesk.signature import sign  # noqa: E402
 from tests.harness import FIXTURES, mappings_for_tests  # noqa: E402

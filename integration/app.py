@@ -8,10 +8,10 @@ from flask import Flask, current_app, jsonify
 from sqlalchemy import text
 
 from integration.config import Config
-from integration.ingest import utcnow
+from integration.storage.decisions import utcnow
 from integration.services import Services, build_services, log_mode
 from integration.dashboard.web import blueprint as dashboard
-from integration.metrics import metrics
+from integration.dashboard.metrics import metrics
 from integration.reports.web import blueprint as reports_blueprint
 from webhooks.slack import blueprint as slack_webhooks
 from webhooks.zendesk import blueprint as zendesk_webhooks

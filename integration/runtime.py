@@ -6,7 +6,7 @@ import logging
 import threading
 
 from integration.services import Services
-from integration.opener import TicketOpener
+from integration.slack.requests_in_zendesk import TicketOpener
 from integration.slack.gateway import build_slack_gateway
 from integration.worker import Worker
 from integration.zendesk.client import build_zenpy

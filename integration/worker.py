@@ -14,8 +14,8 @@ from typing import Callable, Protocol
 import tenacity
 from sqlalchemy.orm import Session, sessionmaker
 
-from integration import outbox
-from integration.outbox import Claimed
+from integration.storage import outbox
+from integration.storage.outbox import Claimed
 
 log = logging.getLogger("escalator.worker")
 BACKOFF = tenacity.wait_exponential_jitter(multiplier=2, max=600, jitter=2)

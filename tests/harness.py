@@ -10,7 +10,7 @@ from pathlib import Path
 
 from integration.app import create_app
 from integration.config import Config
-from integration.opener import TicketOpener
+from integration.slack.requests_in_zendesk import TicketOpener
 from integration.services import Services, build_services
 from integration.slack.gateway import ChannelPacer, build_slack_gateway
 from integration.worker import Worker

@@ -149,13 +149,13 @@ def test_rate_limits_wait_retry_after_then_continue(fake_zendesk, env):
 
 
 def test_cli_prints_progress_and_a_resume_line(fake_zendesk, env, monkeypatch):
-    from integration.cli_zendesk import backfill
+    from integration.cli.zendesk import backfill
 
     seed(fake_zendesk, 12)
     for name in ("DATABASE_URL", "MAPPINGS_DIR", *fake_zendesk.env):
         monkeypatch.setenv(name, env[name])
     fake_zendesk.rate_limit_next(1, retry_after=1, path="/api/v2/tickets/3/")
-    monkeypatch.setattr("integration.cli_zendesk.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("integration.cli.zendesk.time.sleep", lambda seconds: None)
 
     result = CliRunner().invoke(backfill, ["--batch", "5"])
 
@@ -172,7 +172,7 @@ def test_10000_tickets_complete_and_resume_after_sigkill(fake_zendesk, env, data
     total, batch = 10_000, 500
     started = time.monotonic()
     seed(fake_zendesk, total, solved=200, replied_every=10)
-    command = [sys.executable, "-m", "integration.cli_zendesk", "backfill", "--batch", str(batch)]
+    command = [sys.executable, "-m", "integration.cli.zendesk", "backfill", "--batch", str(batch)]
 
     services = build_services(Config.from_env(env))
     first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -11,7 +11,7 @@ from werkzeug.serving import make_server
 from integration.app import create_app
 from integration.config import Config
 from integration.services import build_services
-from integration.signals import Comment, TicketSignal
+from integration.core.signals import Comment, TicketSignal
 from integration.storage.db import upgrade
 from integration.storage.models import OutboxAction
 from tests.harness import Clock, mappings_for_tests

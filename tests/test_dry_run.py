@@ -8,7 +8,7 @@ from integration.cli import cli
 from integration.config import Config
 from integration.runtime import build_worker
 from integration.services import build_services
-from integration.signals import TicketSignal
+from integration.core.signals import TicketSignal
 from integration.storage.models import OutboxAction
 from integration.worker import Worker
 from tests.harness import Clock, mappings_for_tests

@@ -1,9 +1,9 @@
 """The matrix rules, pure: levels only rise, may skip, fire once; warnings once per due; reminders."""
 import datetime as dt
 
-from integration.escalation import Trigger, due_warnings, next_step, renotify_due
+from integration.core.matrix import Trigger, due_warnings, next_step, renotify_due
 from integration.mappings.loader import load_mappings
-from integration.sla.ticket import State, Target, TargetStatus
+from integration.core.sla.ticket import State, Target, TargetStatus
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 3, 2, 15, 0, tzinfo=UTC)

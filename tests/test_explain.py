@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from integration.cli import cli
-from integration.customers import match_customer
+from integration.core.customers import match_customer
 from integration.mappings.loader import load_mappings
 
 

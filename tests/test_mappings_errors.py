@@ -435,7 +435,7 @@ def test_optional_lists_and_mappings_may_be_left_empty(shipped_mappings_dir: Pat
 
 def test_calendar_by_priority_override(shipped_mappings_dir: Path, tmp_path: Path, monkeypatch) -> None:
     """The commented example in tiers.yaml, switched on."""
-    from integration.sla.priority import Priority
+    from integration.core.sla.priority import Priority
 
     directory = copy_shipped(shipped_mappings_dir, tmp_path, monkeypatch)
     edit(directory, "tiers.yaml", "    # calendar_by_priority:   # example override, not active: critical tickets "

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from integration.cli import cli
 from integration.mappings.loader import load_mappings
 from integration.mappings.model import Duration, Mappings
-from integration.sla.priority import Priority
+from integration.core.sla.priority import Priority
 
 REPO = Path(__file__).resolve().parent.parent
 TIERS = ("starter", "growth", "scale", "pro", "enterprise")

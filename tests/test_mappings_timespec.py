@@ -6,7 +6,7 @@ from marshmallow import ValidationError
 
 from integration.mappings.model import Duration
 from integration.mappings.timespec import parse_days, parse_duration, parse_window
-from integration.sla.calendar import Calendar
+from integration.core.sla.calendar import Calendar
 
 
 @pytest.mark.parametrize("text,minutes,days", [

@@ -1,8 +1,8 @@
 import pytest
 
 from integration.mappings.model import KeywordRule, PriorityRules
-from integration.priority_rules import is_vip, settle_priority
-from integration.sla.priority import Priority
+from integration.core.priority_rules import is_vip, settle_priority
+from integration.core.sla.priority import Priority
 
 RULES = PriorityRules(
     zendesk_to_priority={"urgent": Priority.CRITICAL, "high": Priority.HIGH,

@@ -30,7 +30,7 @@ from integration.config import Config
 from integration.reports.compute import Month
 from integration.reports.queries import load_report
 from integration.services import build_services
-from integration.signals import Comment, TicketSignal
+from integration.core.signals import Comment, TicketSignal
 from integration.storage.models import Timer
 from tests.fakes.slack import fake_slack  # noqa: F401  (pytest fixture)
 from tests.db import backends, database_url
@@ -373,7 +373,7 @@ def cli_env(monkeypatch, month):
 def run_cli(*args):
     from click.testing import CliRunner
 
-    from integration.reports.cli import report
+    from integration.cli.report import report
 
     return CliRunner().invoke(report, list(args), catch_exceptions=False)
 

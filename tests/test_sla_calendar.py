@@ -12,7 +12,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from integration.sla.calendar import FOREVER, BusinessClock, Calendar
+from integration.core.sla.calendar import FOREVER, BusinessClock, Calendar
 
 UTC = timezone.utc
 MINUTE = timedelta(minutes=1)

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from integration.sla.calendar import BusinessClock
-from integration.sla.ticket import (
+from integration.core.sla.calendar import BusinessClock
+from integration.core.sla.ticket import (
     Policy, State, Target, TargetStatus, TicketEvent, TicketHistory, compute_sla,
 )
 from tests.test_sla_calendar import (

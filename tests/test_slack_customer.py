@@ -5,7 +5,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from integration.signals import TicketSignal
+from integration.core.signals import TicketSignal
 from integration.storage.models import CsatRating, Ticket
 from tests.fakes.slack import fake_slack, load_fixture  # noqa: F401
 from tests.fakes.zendesk import fake_zendesk  # noqa: F401

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from integration.config import Config
 from integration.services import build_services
-from integration.signals import TicketSignal
+from integration.core.signals import TicketSignal
 from integration.storage.models import AuditEntry, OutboxAction, Ticket, Timer
 from tests.harness import Clock, mappings_for_tests
 

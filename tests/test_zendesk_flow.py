@@ -151,7 +151,7 @@ def test_unprocessable_update_is_recorded_as_failed_and_not_retried(stack):
 
 
 def test_crash_after_zendesk_accepted_the_update_does_not_note_twice(stack):
-    from integration import outbox
+    from integration.storage import outbox
 
     stack.post(fixture_body("ticket_created"))
     stack.drain(rounds=1)

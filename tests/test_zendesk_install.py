@@ -9,7 +9,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from integration.cli_zendesk import zendesk
+from integration.cli.zendesk import zendesk
 from integration.mappings.loader import load_mappings
 from integration.zendesk.install import TRIGGER_TEMPLATE, InstallError, set_field_ids, trigger_body
 from tests.fakes.zendesk import FIXTURES_DIR, fake_zendesk  # noqa: F401  (pytest fixture)
@@ -149,7 +149,7 @@ def test_only_what_drifted_is_updated_and_dry_run_only_reports_it(fake_zendesk, 
 
 def test_rate_limit_waits_retry_after_and_goes_on(fake_zendesk, mappings, monkeypatch):
     waits = []
-    monkeypatch.setattr("integration.cli_zendesk.time.sleep", waits.append)
+    monkeypatch.setattr("integration.cli.zendesk.time.sleep", waits.append)
     fake_zendesk.rate_limit_next(1, retry_after=7, method="POST", path="/api/v2/triggers.json")
 
     output = install(mappings)

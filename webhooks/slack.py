@@ -11,12 +11,12 @@ from urllib.parse import parse_qs
 
 from flask import Blueprint, current_app, jsonify, request
 
-from integration.messages import ACK_ACTION, TAKE_ACTION
-from integration.signals import TicketSignal
-from integration.state import Action
+from integration.core.messages import ACK_ACTION, TAKE_ACTION
+from integration.core.signals import TicketSignal
+from integration.core.state import Action
 from integration.slack.handlers import handle_command, handle_csat, handle_customer_escalate, handle_event
 from integration.slack.verify import SlackSignatureError, verify_slack
-from integration.slack.views import CSAT_ACTION, ESCALATE_ACTION
+from integration.core.customer_views import CSAT_ACTION, ESCALATE_ACTION
 
 log = logging.getLogger("escalator.webhooks.slack")
 MAX_BODY_BYTES = 64 * 1024

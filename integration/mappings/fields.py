@@ -17,7 +17,7 @@ from typing import Any
 import holidays
 from marshmallow import ValidationError, fields
 
-from integration.sla.priority import PRIORITIES, Priority
+from integration.core.sla.priority import PRIORITIES, Priority
 
 PRIORITY_NAMES = ", ".join(p.value for p in PRIORITIES)
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")

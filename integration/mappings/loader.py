@@ -27,8 +27,8 @@ from integration.mappings.model import (
 )
 from integration.mappings.schema import FILE_SCHEMAS
 from integration.mappings.structure import allowed
-from integration.sla.calendar import Calendar
-from integration.sla.priority import PRIORITIES, Priority
+from integration.core.sla.calendar import Calendar
+from integration.core.sla.priority import PRIORITIES, Priority
 
 FILES = tuple(FILE_SCHEMAS)  # tiers.yaml, organizations.yaml, escalation.yaml, priority.yaml, zendesk.yaml
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from integration.sla.calendar import Calendar
-from integration.sla.priority import Priority
+from integration.core.sla.calendar import Calendar
+from integration.core.sla.priority import Priority
 
 TARGET_KINDS = ("first_response", "resolution")
 

@@ -10,7 +10,7 @@ from marshmallow import ValidationError
 
 from integration.mappings.fields import AtKey, Base, got
 from integration.mappings.model import Duration
-from integration.sla.calendar import Window
+from integration.core.sla.calendar import Window
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DURATION_RE = re.compile(r"^(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?$")

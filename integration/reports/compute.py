@@ -5,7 +5,7 @@ Rules (the report states them too, see NOTES):
   outcomes are as they stand at `as_of`: a ticket created on the 31st and answered on the 1st counts
   in the month it was created.
 - Each ticket's two targets are replayed from its stored history with the current mappings
-  (integration.history.to_clock_history + compute_sla at `as_of`), exactly as the service decides;
+  (integration.core.history.to_clock_history + compute_sla at `as_of`), exactly as the service decides;
   a ticket whose history cannot be replayed falls back to its stored `sla` summary.
 - A target is decided when it is met or breached; running or paused ones are "open" and left out of
   compliance (met / (met + breached)). A breached target whose clock still runs counts as breached.
@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-from integration.customers import match_customer
-from integration.history import parse_iso, to_clock_history
+from integration.core.customers import match_customer
+from integration.core.history import parse_iso, to_clock_history
 from integration.mappings.model import Mappings
 from integration.reports.credits import OrgCredit, TargetDelay, organization_credit
-from integration.sla.ticket import State, Target, compute_sla
+from integration.core.sla.ticket import State, Target, compute_sla
 
 UTC = dt.timezone.utc
 LEVELS = (2, 3, 4, 5)  # level 1 is where every ticket starts, not an escalation

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from integration.mappings.model import Mappings, Organization
 from integration.reports.compute import Group, Report, TargetStats, hmm, pct
-from integration.state import Action
+from integration.core.state import Action
 from integration.storage import repo
 
 

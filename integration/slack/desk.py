@@ -4,9 +4,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from integration.escalation_plan import Context
+from integration.core.steps import Context
 from integration.slack.binding import Binding, can_see
-from integration.slack.views import TicketView
+from integration.core.customer_views import TicketView
 from integration.storage.models import Ticket, Timer
 
 OPEN = ("new", "open", "pending", "hold")

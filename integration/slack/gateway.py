@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from integration.config import Config
-from integration.outbox import Claimed, Delivered, DryRun, Failed, RetryLater
+from integration.storage.outbox import Claimed, Delivered, DryRun, Failed, RetryLater
 
 # Errors that retrying cannot fix: recorded as failed and shown by `escalator outbox`.
 PERMANENT = {"channel_not_found", "not_in_channel", "is_archived", "invalid_blocks", "invalid_auth",

@@ -1,12 +1,12 @@
 """What each Slack command, button and event does. Record and decide only: outbound work goes to the outbox."""
 from __future__ import annotations
 
-from integration.signals import TicketSignal
-from integration.slack import views
+from integration.core.signals import TicketSignal
+from integration.core import customer_views as views
 from integration.slack.binding import Binding, bind_channel
 from integration.slack.commands import parse_support
 from integration.slack.desk import open_tickets, pending_timers, view_of, visible_ticket
-from integration.state import Action
+from integration.core.state import Action
 from integration.storage.models import Ticket
 
 

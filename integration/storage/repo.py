@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from integration.state import Action, Decision, TicketState
+from integration.core.state import Action, Decision, TicketState
 from integration.storage.models import AuditEntry, CsatRating, InboxEvent, OutboxAction, Ticket, Timer
 
 STATE_COLUMNS = ("organization_id", "requester_email", "subject", "description", "status", "zendesk_priority", "tier",

@@ -31,8 +31,8 @@ from sqlalchemy import (BigInteger, Column, Integer, MetaData, String, Table, Te
                         select, update)
 from sqlalchemy.orm import Session, sessionmaker
 
-from integration.ingest import Ingestor, utcnow
-from integration.signals import Comment, TicketSignal
+from integration.storage.decisions import Ingestor, utcnow
+from integration.core.signals import Comment, TicketSignal
 from integration.storage.models import InboxEvent, Ticket, UtcDateTime
 from integration.zendesk.install import ZendeskApiError, ZendeskJson
 from integration.zendesk.payloads import parse_time

@@ -10,10 +10,10 @@ from zenpy.lib.api_objects import Comment as ZendeskComment
 from zenpy.lib.api_objects import Ticket as ZendeskTicket
 from zenpy.lib.exception import APIException, RecordNotFoundException
 
-from integration.outbox import Claimed, Delivered, DryRun, Failed, RetryLater
+from integration.storage.outbox import Claimed, Delivered, DryRun, Failed, RetryLater
 from integration.zendesk.client import TokenBucket, ZendeskRateLimited
 from integration.zendesk.snapshot import read_snapshot
-from integration.zendesk_update import UPDATE_FIELDS as FIELDS
+from integration.core.zendesk_update import UPDATE_FIELDS as FIELDS
 
 log = logging.getLogger("escalator.zendesk")
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, validate
 
-from integration.signals import ZENDESK_PRIORITIES, Comment, TicketSignal
+from integration.core.signals import ZENDESK_PRIORITIES, Comment, TicketSignal
 
 EVENT_PREFIX = "zen:event-type:"
 TRIGGER_SCHEMA = "escalator.zendesk.trigger/1"

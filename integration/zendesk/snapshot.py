@@ -1,7 +1,7 @@
 """Reading a ticket's authoritative state through zenpy into a TicketSignal (worker side only)."""
 from __future__ import annotations
 
-from integration.signals import Comment, TicketSignal
+from integration.core.signals import Comment, TicketSignal
 from integration.zendesk.payloads import parse_time
 
 AGENT_ROLES = ("agent", "admin")

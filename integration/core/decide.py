@@ -4,17 +4,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
-from integration import history as rows
-from integration.customers import Customer, match_customer
-from integration.escalation_plan import Context, plan_escalation
+from integration.core import history as rows
+from integration.core.customers import Customer, match_customer
+from integration.core.steps import Context, plan_escalation
 from integration.mappings.model import Mappings
-from integration.notes import sla_note
-from integration.slack.views import csat_prompt
-from integration.priority_rules import PriorityDecision, settle_priority
-from integration.signals import TicketSignal
-from integration.sla.ticket import State, Target, TargetStatus, compute_sla
-from integration.state import Action, Decision, TicketState, TimerSpec
-from integration.zendesk_update import UPDATE_FIELDS, desired_update, fetch_action, merge_owner_fields
+from integration.core.notes import sla_note
+from integration.core.customer_views import csat_prompt
+from integration.core.priority_rules import PriorityDecision, settle_priority
+from integration.core.signals import TicketSignal
+from integration.core.sla.ticket import State, Target, TargetStatus, compute_sla
+from integration.core.state import Action, Decision, TicketState, TimerSpec
+from integration.core.zendesk_update import UPDATE_FIELDS, desired_update, fetch_action, merge_owner_fields
 
 # Signals raised here (timers, Slack) about tickets we must already know: never a reason to read Zendesk.
 LOCAL_KINDS = ("tick", "acknowledge", "escalation_request", "csat")

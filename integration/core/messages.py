@@ -1,7 +1,7 @@
 """Slack Block Kit messages, built by pure functions from decisions."""
 from __future__ import annotations
 
-from integration.escalation import TRIGGER_WORDS, Step
+from integration.core.matrix import TRIGGER_WORDS, Step
 
 ACK_ACTION = "escalation_acknowledge"
 TAKE_ACTION = "escalation_take_ownership"

@@ -10,8 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from integration.mappings.model import Escalation, Mappings, Owner
-from integration.sla.priority import Priority
-from integration.sla.ticket import State, Target, TargetStatus
+from integration.core.sla.priority import Priority
+from integration.core.sla.ticket import State, Target, TargetStatus
 
 TRIGGER_LEVELS = {"first_response_breached": 2, "resolution_breached": 3, "dissatisfied": 4, "executive": 5}
 TRIGGER_WORDS = {

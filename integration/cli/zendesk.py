@@ -1,7 +1,4 @@
-"""`escalator zendesk install` and `escalator backfill`: setting Zendesk up, and catching up on its tickets.
-
-Until integration/cli.py registers them, run them as `python -m integration.cli_zendesk …`.
-"""
+"""`escalator zendesk install` and `escalator backfill`: setting Zendesk up, and catching up on its tickets."""
 from __future__ import annotations
 
 import sys

@@ -4,11 +4,11 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from integration.customers import Customer
+from integration.core.customers import Customer
 from integration.mappings.model import Mappings
-from integration.sla.priority import Priority
-from integration.sla.ticket import State, Target, TargetStatus
-from integration.state import TicketState
+from integration.core.sla.priority import Priority
+from integration.core.sla.ticket import State, Target, TargetStatus
+from integration.core.state import TicketState
 
 LABELS = {"tier": "Tier", "priority": "Priority", "first_response_due": "First response due",
           "resolution_due": "Resolution due", "resolution_paused": "Resolution clock paused"}

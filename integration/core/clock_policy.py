@@ -7,11 +7,11 @@ from functools import lru_cache
 
 import holidays
 
-from integration.customers import Customer
+from integration.core.customers import Customer
 from integration.mappings.model import Mappings, Tier
-from integration.sla.calendar import BusinessClock, Calendar
-from integration.sla.priority import Priority
-from integration.sla.ticket import Policy
+from integration.core.sla.calendar import BusinessClock, Calendar
+from integration.core.sla.priority import Priority
+from integration.core.sla.ticket import Policy
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from integration.customers import match_customer
+from integration.core.customers import match_customer
 from integration.mappings.model import Mappings
-from integration.policy import policy_for
-from integration.priority_rules import settle_priority
-from integration.sla.ticket import Target, TicketHistory, compute_sla
+from integration.core.clock_policy import policy_for
+from integration.core.priority_rules import settle_priority
+from integration.core.sla.ticket import Target, TicketHistory, compute_sla
 
 TRIGGERS = {
     1: "ticket created",

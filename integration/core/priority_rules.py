@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from integration.mappings.model import PriorityRules
-from integration.sla.priority import Priority
+from integration.core.sla.priority import Priority
 
 
 @dataclass(frozen=True)

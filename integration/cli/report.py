@@ -34,9 +34,9 @@ class MonthParam(click.ParamType):
                    "the worker delivers them, dry-run without SLACK_BOT_TOKEN.")
 def report(month: Month, org: int | None, fmt: str, out: Path | None, as_of: str | None, post_to_slack: bool) -> None:
     """Monthly SLA performance and service-credit report for tickets created in --month (UTC)."""
-    from integration.cli_explain import parse_instant
+    from integration.cli.explain import parse_instant
     from integration.config import Config
-    from integration.ingest import utcnow
+    from integration.storage.decisions import utcnow
     from integration.mappings.loader import MappingsError, load_mappings
     from integration.reports.formats import render
     from integration.reports.queries import load_report, organization_known

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
-from integration.sla.calendar import BusinessClock
-from integration.sla.walk import ZERO, as_utc
+from integration.core.sla.calendar import BusinessClock
+from integration.core.sla.walk import ZERO, as_utc
 
 DEFAULT_PAUSE_STATUSES = frozenset({"pending", "hold"})
 SOLVED_STATUSES = frozenset({"solved", "closed"})

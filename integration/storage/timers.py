@@ -1,6 +1,6 @@
 """Firing timers: a due timer wakes its ticket up and the decision runs again at that instant.
 
-What happens is decided from the ticket's current state (see integration.escalation), so a timer
+What happens is decided from the ticket's current state (see integration.core.matrix), so a timer
 made stale by a reply, a pause or a mapping edit simply finds nothing to do.
 """
 from __future__ import annotations

@@ -36,7 +36,7 @@ def parse_instant(value: str, option: str) -> dt.datetime:
 @click.option("--now", default=None, help="Evaluate the state at this instant (default: the current time).")
 def explain(org, priority, created, subject, requester, mappings_dir, now) -> None:
     """Print tier, priority and why, calendar, due and warning times, and the escalation path."""
-    from integration.explain import explain_ticket
+    from integration.core.explain import explain_ticket
     from integration.mappings.loader import MappingsError, load_mappings
 
     created_at = parse_instant(created, "--created")

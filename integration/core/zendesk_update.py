@@ -9,9 +9,9 @@ import datetime as dt
 import hashlib
 
 from integration.mappings.model import Mappings
-from integration.sla.priority import Priority
-from integration.sla.ticket import State, Target, TargetStatus
-from integration.state import Action, TicketState
+from integration.core.sla.priority import Priority
+from integration.core.sla.ticket import State, Target, TargetStatus
+from integration.core.state import Action, TicketState
 
 TIER_TAG_PREFIX = "sla_tier_"
 UPDATE_FIELDS = ("priority", "custom_fields", "additional_tags", "remove_tags", "group_id", "assignee_id")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from integration.sla.walk import ONE_DAY, UTC, ZERO, Interval, as_utc, day_intervals
+from integration.core.sla.walk import ONE_DAY, UTC, ZERO, Interval, as_utc, day_intervals
 
 MINUTES_PER_DAY = 24 * 60
 Window = tuple[int, int]  # (open, close) in minutes after local midnight, 0 <= open < close <= 1440

@@ -8,11 +8,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
-from integration.customers import Customer
+from integration.core.customers import Customer
 from integration.mappings.model import Mappings
-from integration.policy import policy_for
-from integration.sla.priority import Priority
-from integration.sla.ticket import TicketEvent, TicketHistory
+from integration.core.clock_policy import policy_for
+from integration.core.sla.priority import Priority
+from integration.core.sla.ticket import TicketEvent, TicketHistory
 
 
 def iso(instant: dt.datetime) -> str:

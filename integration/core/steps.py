@@ -4,14 +4,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from integration.customers import Customer
-from integration.escalation import (TRIGGER_WORDS, Step, Trigger, breach_triggers, due_warnings, manager_of,
+from integration.core.customers import Customer
+from integration.core.matrix import (TRIGGER_WORDS, Step, Trigger, breach_triggers, due_warnings, manager_of,
                                     next_step, raised_priority, renotify_due)
 from integration.mappings.model import Mappings, Owner
-from integration.messages import customer_notice, escalation_message, warning_message
-from integration.sla.priority import Priority
-from integration.sla.ticket import Target, TargetStatus
-from integration.state import Action, TicketState
+from integration.core.messages import customer_notice, escalation_message, warning_message
+from integration.core.sla.priority import Priority
+from integration.core.sla.ticket import Target, TargetStatus
+from integration.core.state import Action, TicketState
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,14 @@ from typing import Callable
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from integration import timers
-from integration.decide import decide
-from integration.escalation_plan import Context
+from integration.storage import timers
+from integration.core.decide import decide
+from integration.core.steps import Context
 from integration.mappings.store import MappingsStore
-from integration.signals import TicketSignal
+from integration.core.signals import TicketSignal
 from integration.storage import repo
-from integration.timers import DueTimer
-from integration.zendesk_update import fetch_action
+from integration.storage.timers import DueTimer
+from integration.core.zendesk_update import fetch_action
 
 log = logging.getLogger("escalator.ingest")
 

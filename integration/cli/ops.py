@@ -71,8 +71,8 @@ def outbox(ctx, statuses, limit) -> None:
 @click.argument("action_id", type=int)
 def outbox_retry(action_id: int) -> None:
     """Give a failed action another try (after fixing its cause)."""
-    from integration.ingest import utcnow
-    from integration.outbox import retry_failed
+    from integration.storage.decisions import utcnow
+    from integration.storage.outbox import retry_failed
     from integration.storage.db import make_engine, make_sessions
 
     sessions = make_sessions(make_engine(Config.from_env().database_url))
@@ -105,7 +105,7 @@ def escalation() -> None:
 @click.option("--reason", required=True, help="Why, for the audit log.")
 def escalation_reset(ticket_id: int, level: int, reason: str) -> None:
     """Lower a ticket's escalation level (it never goes down by itself); the reset is audited."""
-    from integration.ingest import utcnow
+    from integration.storage.decisions import utcnow
     from integration.storage.db import make_engine, make_sessions
     from integration.storage.models import AuditEntry, Ticket
 

@@ -9,12 +9,12 @@ from zenpy.lib.api_objects import Comment as ZendeskComment
 from zenpy.lib.api_objects import Ticket as ZendeskTicket
 from zenpy.lib.exception import APIException
 
-from integration.outbox import Claimed, Delivered, DryRun, Failed, RetryLater
-from integration.signals import Comment, TicketSignal
-from integration.slack import views
+from integration.storage.outbox import Claimed, Delivered, DryRun, Failed, RetryLater
+from integration.core.signals import Comment, TicketSignal
+from integration.core import customer_views as views
 from integration.slack.desk import view_of
 from integration.slack.gateway import outcome_of_error as slack_outcome
-from integration.state import Action
+from integration.core.state import Action
 from integration.storage.models import Ticket
 from integration.storage.repo import enqueue
 from integration.zendesk.client import ZendeskRateLimited, api_url
