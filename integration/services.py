@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from integration.config import Config
-from integration.core.steps import Context
+from integration.core.context import Context
 from integration.storage.decisions import Ingestor, utcnow
 from integration.mappings.store import MappingsStore
 from integration.storage.db import make_engine, make_sessions

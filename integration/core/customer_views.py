@@ -4,7 +4,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from integration.slack.commands import USAGE
+USAGE = ("`/support <what is wrong>` opens a ticket · `/support status [#id]` · "
+         "`/support escalate #id <reason>` · `/support who #id` (staff) · `/support help`")
+
 
 CSAT_ACTION = "csat_rate"
 ESCALATE_ACTION = "ticket_escalate"

@@ -6,7 +6,8 @@ from dataclasses import replace
 
 from integration.core import history as rows
 from integration.core.customers import Customer, match_customer
-from integration.core.steps import Context, plan_escalation
+from integration.core.context import Context
+from integration.core.steps import plan_escalation
 from integration.mappings.model import Mappings
 from integration.core.notes import sla_note
 from integration.core.customer_views import csat_prompt

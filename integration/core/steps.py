@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from integration.core.context import Context
 from integration.core.customers import Customer
 from integration.core.matrix import (TRIGGER_WORDS, Step, Trigger, breach_triggers, due_warnings, manager_of,
                                     next_step, raised_priority, renotify_due)
@@ -12,16 +13,6 @@ from integration.core.messages import customer_notice, escalation_message, warni
 from integration.core.sla.priority import Priority
 from integration.core.sla.ticket import Target, TargetStatus
 from integration.core.state import Action, TicketState
-
-
-@dataclass(frozen=True)
-class Context:
-    """Facts about the deployment that decisions need and mappings don't hold."""
-
-    zendesk_url: str = "https://zendesk.example"
-
-    def ticket_url(self, ticket_id: int) -> str:
-        return f"{self.zendesk_url.rstrip('/')}/agent/tickets/{ticket_id}"
 
 
 @dataclass

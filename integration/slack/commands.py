@@ -5,8 +5,6 @@ import re
 from dataclasses import dataclass
 
 TICKET_REF = re.compile(r"^#?(\d{1,19})$")
-USAGE = ("`/support <what is wrong>` opens a ticket · `/support status [#id]` · "
-         "`/support escalate #id <reason>` · `/support who #id` (staff) · `/support help`")
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from integration.core.steps import Context
+from integration.core.context import Context
 from integration.slack.binding import Binding, can_see
 from integration.core.customer_views import TicketView
 from integration.storage.models import Ticket, Timer

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from integration.storage import timers
 from integration.core.decide import decide
-from integration.core.steps import Context
+from integration.core.context import Context
 from integration.mappings.store import MappingsStore
 from integration.core.signals import TicketSignal
 from integration.storage import repo
