@@ -22,6 +22,9 @@ class Config:
     admin_user: str | None = None
     admin_password: str | None = field(default=None, repr=False)
     outbox_lease_seconds: float = 60.0  # a claimed action whose worker died is retried after this
+    # Zendesk's per-minute limits for the whole account (every process shares one budget in the database).
+    zendesk_account_rate_limit: int = 700
+    zendesk_ticket_update_rate_limit: int = 100
     # Accept unsigned Zendesk/Slack webhooks when no secret is set. Development only; logged loudly.
     insecure_dev_webhooks: bool = False
 
@@ -33,6 +36,9 @@ class Config:
             values["mappings_poll_seconds"] = float(values["mappings_poll_seconds"])
         if "outbox_lease_seconds" in values:
             values["outbox_lease_seconds"] = float(values["outbox_lease_seconds"])
+        for name in ("zendesk_account_rate_limit", "zendesk_ticket_update_rate_limit"):
+            if name in values:
+                values[name] = int(values[name])
         if "insecure_dev_webhooks" in values:
             values["insecure_dev_webhooks"] = values["insecure_dev_webhooks"].lower() in ("1", "true", "yes")
         return cls(**values)
@@ -70,4 +76,6 @@ _ENV = {
     "admin_password": "ESCALATOR_ADMIN_PASSWORD",
     "insecure_dev_webhooks": "ESCALATOR_INSECURE_DEV_WEBHOOKS",
     "outbox_lease_seconds": "OUTBOX_LEASE_SECONDS",
+    "zendesk_account_rate_limit": "ZENDESK_ACCOUNT_RATE_LIMIT",
+    "zendesk_ticket_update_rate_limit": "ZENDESK_TICKET_UPDATE_RATE_LIMIT",
 }

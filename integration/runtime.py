@@ -10,6 +10,7 @@ from integration.slack.requests_in_zendesk import TicketOpener
 from integration.slack.gateway import build_slack_gateway
 from integration.worker import Worker
 from integration.zendesk.client import build_zenpy
+from integration.zendesk.budget import ACCOUNT, TICKET_UPDATE, ZendeskBudget
 from integration.zendesk.gateway import ZendeskGateway
 
 log = logging.getLogger("escalator")
@@ -17,14 +18,21 @@ log = logging.getLogger("escalator")
 
 def build_worker(services: Services) -> Worker:
     config = services.config
-    zenpy = None if config.zendesk_dry_run else build_zenpy(config)
+    budget = zendesk_budget(services)
+    zenpy = None if config.zendesk_dry_run else build_zenpy(config, on_response=lambda r: budget.observe(r.headers))
     slack = build_slack_gateway(config)
-    deliverers = {"zendesk": ZendeskGateway(zenpy, services.ingestor), "slack": slack,
+    deliverers = {"zendesk": ZendeskGateway(zenpy, services.ingestor, budget), "slack": slack,
                   "open": TicketOpener(zenpy, slack.client, services.ingestor, subdomain=config.zendesk_subdomain)}
     ingestor = services.ingestor
     return Worker(services.sessions, deliverers, now=services.now,
                   lease=dt.timedelta(seconds=config.outbox_lease_seconds),
                   tickers=(ingestor.fire_due_timers, ingestor.redecide_after_mapping_edit))
+
+
+def zendesk_budget(services: Services) -> ZendeskBudget:
+    config = services.config
+    return ZendeskBudget(services.sessions, services.now, {ACCOUNT: config.zendesk_account_rate_limit,
+                                                           TICKET_UPDATE: config.zendesk_ticket_update_rate_limit})
 
 
 def start_worker_thread(services: Services) -> threading.Event:

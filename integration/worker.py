@@ -1,11 +1,13 @@
 """The worker: claims due outbox actions and delivers them through the gateways passed in.
 
 Retries are durable: a failed attempt is rescheduled in the database (tenacity's exponential backoff
-with jitter, or the server's Retry-After), so a restart loses nothing and one slow action never
-blocks the others.
+with jitter, or the server's Retry-After), so a restart loses nothing. Deliveries run on a bounded pool
+(a slow call holds up only its own ticket), timers fire on their own loop (never behind a delivery), and a
+heartbeat renews the leases of calls still in flight, so no other worker takes them over meanwhile.
 """
 from __future__ import annotations
 
+import concurrent.futures as futures
 import datetime as dt
 import logging
 import threading
@@ -37,42 +39,103 @@ def utcnow() -> dt.datetime:
 
 class Worker:
     def __init__(self, sessions: sessionmaker[Session], deliverers: dict[str, Deliverer],
-                 now: Callable[[], dt.datetime] = utcnow, batch: int = 20,
-                 tickers: tuple[Callable[[], int], ...] = (), lease: dt.timedelta = outbox.LEASE) -> None:
+                 now: Callable[[], dt.datetime] = utcnow, batch: int = 100,
+                 tickers: tuple[Callable[[], int], ...] = (), lease: dt.timedelta = outbox.LEASE,
+                 pool_size: int = 8) -> None:
         self.sessions, self.deliverers, self.now, self.batch = sessions, deliverers, now, batch
-        self.lease = lease
+        self.lease, self.pool_size = lease, pool_size
         self.tickers = tickers  # other periodic work (timers), each returns how much it did
+        self._pool = futures.ThreadPoolExecutor(pool_size, thread_name_prefix="escalator-deliver")
+        self._in_flight: dict[futures.Future, list[Claimed]] = {}
+        self._lock = threading.Lock()
 
     def run_once(self) -> int:
-        done = sum(tick() for tick in self.tickers)
-        with self.sessions.begin() as session:
-            claimed = outbox.claim(session, self.now(), self.batch, lease=self.lease)
-        for action in claimed:
-            self._deliver(action)
-        return done + len(claimed)
+        """One round, synchronously: timers, then every due action delivered and recorded."""
+        done = self.tick()
+        submitted = self.submit_round()
+        futures.wait(submitted)
+        return done + self._reap(submitted)
+
+    def tick(self) -> int:
+        return sum(tick() for tick in self.tickers)
 
     def run_forever(self, stop: threading.Event, idle_sleep: float = 0.5) -> None:
         log.info("worker started")
+        loops = [threading.Thread(target=self._loop, args=(stop, self.tick, idle_sleep), name="escalator-timers",
+                                  daemon=True),
+                 threading.Thread(target=self._heartbeat, args=(stop,), name="escalator-heartbeat", daemon=True)]
+        for loop in loops:
+            loop.start()
+        self._loop(stop, self._deliver_some, idle_sleep)
+        for loop in loops:
+            loop.join(timeout=5)
+        log.info("worker stopped")
+
+    @staticmethod
+    def _loop(stop: threading.Event, work: Callable[[], int], idle_sleep: float) -> None:
         while not stop.is_set():
             try:
-                busy = self.run_once()
+                busy = work()
             except Exception:  # keep serving: the failure is logged and the next round retries
                 log.exception("worker round failed")
                 busy = 0
             if not busy:
                 stop.wait(idle_sleep)
-        log.info("worker stopped")
 
-    def _deliver(self, action: Claimed) -> None:
-        deliverer = self.deliverers.get(action.target)
+    def _deliver_some(self) -> int:
+        submitted = self.submit_round() if len(self._in_flight) < self.pool_size else []
+        with self._lock:
+            pending = list(self._in_flight)
+        if pending:
+            finished, _ = futures.wait(pending, timeout=0.05, return_when=futures.FIRST_COMPLETED)
+            self._reap(list(finished))
+        return len(submitted) or len(pending)
+
+    def submit_round(self) -> list[futures.Future]:
+        submitted = []
+        for target, deliverer in self.deliverers.items():
+            with self.sessions.begin() as session:
+                claimed = outbox.claim(session, self.now(), self.batch, target=target, lease=self.lease)
+            for group in _groups(deliverer, claimed):
+                future = self._pool.submit(self._deliver, deliverer, group)
+                with self._lock:
+                    self._in_flight[future] = group
+                submitted.append(future)
+        return submitted
+
+    def _reap(self, finished: list[futures.Future]) -> int:
+        count = 0
+        for future in finished:
+            with self._lock:
+                count += len(self._in_flight.pop(future, ()))
+        return count
+
+    def _deliver(self, deliverer: Deliverer, group: list[Claimed]) -> None:
         try:
-            result = deliverer.deliver(action) if deliverer else outbox.Failed(f"no deliverer for {action.target}")
+            batch = getattr(deliverer, "deliver_batch", None)
+            results = batch(group) if batch else {group[0].id: deliverer.deliver(group[0])}
         except Exception as exc:  # an unexpected error is transient until proven otherwise
-            log.exception("delivering outbox action %s failed", action.id)
-            result = outbox.RetryLater(f"{exc.__class__.__name__}: {exc}")
-        self._log(action, result)
+            log.exception("delivering outbox actions %s failed", [a.id for a in group])
+            results = {a.id: outbox.RetryLater(f"{exc.__class__.__name__}: {exc}") for a in group}
         with self.sessions.begin() as session:
-            outbox.record(session, action.id, result, self.now(), backoff_for(action.attempts))
+            for action in group:
+                result = results.get(action.id) or outbox.RetryLater("the deliverer gave no outcome")
+                self._log(action, result)
+                if not outbox.record(session, action, result, self.now(), backoff_for(action.attempts)):
+                    log.warning("outbox action %s: our lease ran out and another worker holds it now; "
+                                "its outcome is theirs to record", action.id)
+
+    def _heartbeat(self, stop: threading.Event) -> None:
+        every = max(self.lease.total_seconds() / 3, 0.05)
+        while not stop.wait(every):
+            with self._lock:
+                flying = [a for group in self._in_flight.values() for a in group]
+            if flying:
+                try:
+                    with self.sessions.begin() as session:
+                        outbox.renew_leases(session, flying, self.now(), self.lease)
+                except Exception:  # the next beat tries again; the lease still has two thirds left
+                    log.exception("renewing outbox leases failed")
 
     @staticmethod
     def _log(action: Claimed, result) -> None:
@@ -81,5 +144,15 @@ class Worker:
             log.error("%s failed for good: %s", name, result.error)
         elif isinstance(result, outbox.RetryLater):
             log.warning("%s will be retried: %s", name, result.error)
-        else:
+        elif isinstance(result, (outbox.Delivered, outbox.DryRun)):
             log.info("%s %s", name, "recorded (dry-run)" if isinstance(result, outbox.DryRun) else "delivered")
+
+
+def _groups(deliverer, claimed: list[Claimed]) -> list[list[Claimed]]:
+    if not claimed:
+        return []
+    if hasattr(deliverer, "group"):
+        return deliverer.group(claimed)
+    if hasattr(deliverer, "deliver_batch"):
+        return [claimed]
+    return [[action] for action in claimed]

@@ -57,7 +57,12 @@ def test_sigkill_mid_delivery_then_restart_delivers_once(database, tmp_path, fak
         second.wait(timeout=10)
     notes = [c for c in fake_zendesk.comments(35436) if not c["public"]]
     assert len(notes) == 1, [n["body"] for n in notes]
-    assert len(fake_zendesk.calls_to("PUT", "/api/v2/tickets/35436.json")) == 1
+    # The restarted worker repeats the very same safe update (same updated_stamp): Zendesk refuses it (409),
+    # and the marker found on the ticket proves the first one landed. Exactly one PUT applied.
+    puts = fake_zendesk.calls_to("PUT", "/api/v2/tickets/35436.json")
+    assert len([c for c in puts if c.status != 409]) == 1
+    assert {c.json["ticket"]["updated_stamp"] for c in puts} == {puts[0].json["ticket"]["updated_stamp"]}
+    assert all(c.json["ticket"]["safe_update"] for c in puts)
     stack.services.engine.dispose()
 
 

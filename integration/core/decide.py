@@ -14,7 +14,7 @@ from integration.core.customer_views import csat_prompt
 from integration.core.priority_rules import PriorityDecision, settle_priority
 from integration.core.signals import TicketSignal
 from integration.core.sla.ticket import State, Target, TargetStatus, compute_sla
-from integration.core.state import Action, Decision, TicketState, TimerSpec
+from integration.core.state import LANE_ESCALATION, LANE_SLA, Action, Decision, TicketState, TimerSpec
 from integration.core.zendesk_update import UPDATE_FIELDS, desired_update, fetch_action, merge_owner_fields
 
 # Signals raised here (timers, Slack) about tickets we must already know: never a reason to read Zendesk.
@@ -105,7 +105,8 @@ def _finish(mappings: Mappings, ctx: Context, before: TicketState | None, after:
                     written={**after.written, **update.get("fields_by_name", {})})
     note = "\n\n".join(filter(None, [
         sla_note(mappings, after, customer, sla, old_noted, noted) if noted != old_noted else None, plan.note]))
-    actions = ((_update_action(after, update, note),) if update.get("has_changes") or note else ()) + \
+    lane = LANE_ESCALATION if plan.zendesk else LANE_SLA
+    actions = ((_update_action(after, update, note, lane),) if update.get("has_changes") or note else ()) + \
         tuple(plan.slack) + _csat_prompt(mappings, before, after, customer)
     return Decision("applied", _reason(before, signal), state=after, actions=actions, change=change, timers=timers)
 
@@ -161,14 +162,14 @@ def _tags_after(tags: tuple[str, ...], update: dict) -> tuple[str, ...]:
     return tuple(kept + [t for t in update.get("additional_tags", ()) if t not in kept])
 
 
-def _update_action(state: TicketState, update: dict, note: str | None) -> Action:
+def _update_action(state: TicketState, update: dict, note: str | None, lane: int) -> Action:
     marker = f"esc-{state.id}-v{state.version}"
     payload = {k: v for k, v in update.items() if k in UPDATE_FIELDS}
     payload["ticket_id"] = state.id
     if note:
         payload["note"] = f"{note}\n\n(ref {marker})"
         payload["marker"] = marker
-    return Action("zendesk", "update_ticket", payload, marker)
+    return Action("zendesk", "update_ticket", payload, marker, lane)
 
 
 def timers_for(sla: dict[Target, TargetStatus], now: dt.datetime) -> tuple[TimerSpec, ...]:

@@ -29,12 +29,17 @@ class TicketState:
     observed_at: dt.datetime | None = None  # time of the newest event whose field snapshot we applied
 
 
+# Delivery lanes: what waits for Zendesk's budget goes out in this order.
+LANE_ESCALATION, LANE_SLA, LANE_OTHER = 0, 1, 2
+
+
 @dataclass(frozen=True)
 class Action:
     target: str  # zendesk | slack
     kind: str  # update_ticket | fetch_ticket | post_message
     payload: dict
     idempotency_key: str
+    lane: int = LANE_OTHER
 
 
 @dataclass(frozen=True)

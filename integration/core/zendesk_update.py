@@ -11,7 +11,7 @@ import hashlib
 from integration.mappings.model import Mappings
 from integration.core.sla.priority import Priority
 from integration.core.sla.ticket import State, Target, TargetStatus
-from integration.core.state import Action, TicketState
+from integration.core.state import LANE_SLA, Action, TicketState
 
 TIER_TAG_PREFIX = "sla_tier_"
 UPDATE_FIELDS = ("priority", "custom_fields", "additional_tags", "remove_tags", "group_id", "assignee_id")
@@ -80,4 +80,27 @@ def merge_owner_fields(update: dict, owner_fields: dict, mappings: Mappings) -> 
 def fetch_action(ticket_id: int, source_key: str) -> Action:
     """Read the ticket's authoritative state from the API (in the worker, never on the request path)."""
     digest = hashlib.sha256(source_key.encode()).hexdigest()[:24]
-    return Action("zendesk", "fetch_ticket", {"ticket_id": ticket_id}, f"fetch-{ticket_id}-{digest}")
+    return Action("zendesk", "fetch_ticket", {"ticket_id": ticket_id}, f"fetch-{ticket_id}-{digest}", LANE_SLA)
+
+
+def merge_updates(older: dict, newer: dict, newer_key: str) -> dict:
+    """One desired state per ticket: a queued update that has not been attempted yet absorbs a newer one
+    (the newer fields win, tags add up, the notes join into one note under the newer marker)."""
+    merged = {**older, **{name: newer[name] for name in ("priority", "group_id", "assignee_id") if name in newer}}
+    fields = {item["id"]: item for item in older.get("custom_fields", [])}
+    fields.update({item["id"]: item for item in newer.get("custom_fields", [])})
+    if fields:
+        merged["custom_fields"] = list(fields.values())
+    add = (set(older.get("additional_tags", ())) - set(newer.get("remove_tags", ()))) | set(newer.get("additional_tags", ()))
+    remove = (set(older.get("remove_tags", ())) - set(newer.get("additional_tags", ()))) | set(newer.get("remove_tags", ()))
+    for name, tags in (("additional_tags", add), ("remove_tags", remove)):
+        if tags:
+            merged[name] = sorted(tags)
+        else:
+            merged.pop(name, None)
+    if newer.get("note"):
+        earlier = older.get("note", "").removesuffix(f"\n\n(ref {older.get('marker')})")
+        merged["note"] = f"{earlier}\n\n{newer['note']}" if earlier else newer["note"]
+        merged["marker"] = newer["marker"]
+    merged["merged_keys"] = [*older.get("merged_keys", []), newer_key]
+    return merged

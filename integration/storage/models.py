@@ -49,7 +49,7 @@ class Ticket(Base):
     priority: Mapped[str | None] = mapped_column(String(16))
     priority_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
-    history: Mapped[list] = mapped_column(JSON, default=list)  # the clock's input, see integration.tickets
+    history: Mapped[list] = mapped_column(JSON, default=list)  # the clock's input, see integration.core.history
     sla: Mapped[dict] = mapped_column(JSON, default=dict)  # the clock's last output, per target
     written: Mapped[dict] = mapped_column(JSON, default=dict)  # what we last asked Zendesk to hold
     level: Mapped[int] = mapped_column(Integer, default=1, index=True)
@@ -101,6 +101,7 @@ class OutboxAction(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_ready", "status", "next_attempt_at"),
+        Index("ix_outbox_lane", "status", "target", "lane", "id"),
         Index("ix_outbox_ticket_order", "target", "ticket_id", "id"),
     )
 
@@ -108,15 +109,37 @@ class OutboxAction(Base):
     ticket_id: Mapped[int | None] = mapped_column(BigInteger)
     target: Mapped[str] = mapped_column(String(16))  # zendesk | slack
     kind: Mapped[str] = mapped_column(String(32))  # update_ticket | fetch_ticket | post_message | …
+    lane: Mapped[int] = mapped_column(Integer, default=2)  # 0 escalation steps, 1 SLA fields, 2 the rest
     payload: Mapped[dict] = mapped_column(JSON)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|done|failed|dry_run
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    claim_token: Mapped[str | None] = mapped_column(String(32))  # who holds the lease: only they may record
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     done_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class RateEvent(Base):
+    """One request spent from an account-wide budget (Zendesk's limits count per account, not per process)."""
+
+    __tablename__ = "rate_events"
+    __table_args__ = (Index("ix_rate_events_bucket_at", "bucket", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(32))
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class RateBucket(Base):
+    """A budget's lock row, and a hold set when Zendesk's own headers say its budget is nearly spent."""
+
+    __tablename__ = "rate_buckets"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    held_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
 
 class AuditEntry(Base):

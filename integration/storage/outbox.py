@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import and_, exists, select, update
@@ -21,6 +22,8 @@ class Claimed:
     payload: dict
     idempotency_key: str
     attempts: int  # including this one; > 1 means an earlier attempt may have reached the other side
+    token: str = ""  # the claim's fencing token: only its holder may record an outcome or renew the lease
+    lane: int = 2
 
 
 @dataclass(frozen=True)
@@ -44,9 +47,18 @@ class DryRun:
     detail: str
 
 
+@dataclass(frozen=True)
+class Deferred:
+    """Not attempted (waiting for rate budget or a pacing slot): back to pending, not counted as an attempt."""
+
+    after: dt.timedelta
+    reason: str = ""
+
+
 def claim(session: Session, now: dt.datetime, limit: int = 20, target: str | None = None,
-          lease: dt.timedelta = LEASE) -> list[Claimed]:
-    """Claim up to `limit` due actions; only the oldest unfinished action of each ticket is eligible."""
+          lease: dt.timedelta = LEASE, kind: str | None = None) -> list[Claimed]:
+    """Claim up to `limit` due actions, escalation lane first; only the oldest unfinished action of each
+    ticket is eligible, so a ticket's actions go out in order."""
     older = aliased(OutboxAction)
     blocked_by_older = exists().where(and_(
         older.target == OutboxAction.target,
@@ -58,30 +70,58 @@ def claim(session: Session, now: dt.datetime, limit: int = 20, target: str | Non
              .where(OutboxAction.status == "pending", OutboxAction.next_attempt_at <= now,
                     (OutboxAction.lease_until.is_(None)) | (OutboxAction.lease_until < now),
                     ~blocked_by_older)
-             .order_by(OutboxAction.id).limit(limit)
+             .order_by(OutboxAction.lane, OutboxAction.id).limit(limit)
              .with_for_update(skip_locked=True, of=OutboxAction))
     if target:
         query = query.where(OutboxAction.target == target)
+    if kind:
+        query = query.where(OutboxAction.kind == kind)
     rows = session.execute(query).scalars().all()
+    token = uuid.uuid4().hex
     for row in rows:
         row.attempts += 1
         row.lease_until = now + lease
-    return [Claimed(r.id, r.ticket_id, r.target, r.kind, dict(r.payload), r.idempotency_key, r.attempts)
+        row.claim_token = token
+    return [Claimed(r.id, r.ticket_id, r.target, r.kind, dict(r.payload), r.idempotency_key, r.attempts, token, r.lane)
             for r in rows]
 
 
-def record(session: Session, action_id: int, outcome, now: dt.datetime, backoff: dt.timedelta) -> None:
-    values: dict = {"lease_until": None}
+def record(session: Session, action: Claimed, outcome, now: dt.datetime, backoff: dt.timedelta) -> bool:
+    """Record what delivery did, only while `action`'s claim still holds the row (False: it was taken over
+    after our lease ran out, and the new holder records instead)."""
+    values: dict = {"lease_until": None, "claim_token": None}
     if isinstance(outcome, Delivered):
         values |= {"status": "done", "done_at": now, "last_error": outcome.detail}
     elif isinstance(outcome, DryRun):
         values |= {"status": "dry_run", "done_at": now, "last_error": outcome.detail}
     elif isinstance(outcome, Failed):
         values |= {"status": "failed", "done_at": now, "last_error": outcome.error}
+    elif isinstance(outcome, Deferred):
+        values |= {"next_attempt_at": now + outcome.after, "attempts": OutboxAction.attempts - 1}
     else:
         values |= {"next_attempt_at": now + (outcome.after if outcome.after is not None else backoff),
                    "last_error": outcome.error}
-    session.execute(update(OutboxAction).where(OutboxAction.id == action_id).values(**values))
+    result = session.execute(update(OutboxAction).where(OutboxAction.id == action.id,
+                                                        OutboxAction.claim_token == action.token).values(**values))
+    return result.rowcount == 1
+
+
+def renew_leases(session: Session, actions: list[Claimed], now: dt.datetime, lease: dt.timedelta) -> int:
+    """Heartbeat for calls still in flight: keep their rows from being claimed again."""
+    renewed = 0
+    for token in {a.token for a in actions}:
+        ids = [a.id for a in actions if a.token == token]
+        renewed += session.execute(update(OutboxAction).where(
+            OutboxAction.id.in_(ids), OutboxAction.claim_token == token).values(lease_until=now + lease)).rowcount
+    return renewed
+
+
+def remember(session: Session, action: Claimed, **payload) -> None:
+    """Store facts about an attempt in the row before the call (e.g. the updated_stamp a safe update used), so
+    that a retry after a timeout or a crash repeats the very same request."""
+    row = session.get(OutboxAction, action.id, with_for_update=True)
+    if row is not None and row.claim_token == action.token:
+        row.payload = {**row.payload, **payload}
 
 
 def retry_failed(session: Session, action_id: int, now: dt.datetime) -> bool:

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from integration.core.state import Action, Decision, TicketState
+from integration.core.zendesk_update import merge_updates
 from integration.storage.models import AuditEntry, CsatRating, InboxEvent, OutboxAction, Ticket, Timer
 
 STATE_COLUMNS = ("organization_id", "requester_email", "subject", "description", "status", "zendesk_priority", "tier",
@@ -22,7 +23,7 @@ class Recorded:
     inbox_id: int | None  # None: a duplicate delivery, already recorded
 
 
-def _insert(session: Session, model):
+def dialect_insert(session: Session, model):
     """INSERT … ON CONFLICT DO NOTHING RETURNING id, in the database's own dialect (one statement)."""
     dialect = session.get_bind().dialect.name
     return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(model)
@@ -30,7 +31,7 @@ def _insert(session: Session, model):
 
 def record_inbox(session: Session, *, source: str, dedup_key: str, event_type: str, ticket_id: int | None,
                  payload: dict, now: dt.datetime, outcome: str = "recorded", detail: str = "") -> Recorded:
-    statement = _insert(session, InboxEvent).values(
+    statement = dialect_insert(session, InboxEvent).values(
         source=source, dedup_key=dedup_key, event_type=event_type, ticket_id=ticket_id, received_at=now,
         payload=payload, outcome=outcome, detail=detail,
     ).on_conflict_do_nothing(index_elements=["source", "dedup_key"]).returning(InboxEvent.id)
@@ -92,13 +93,30 @@ def record_rating(session: Session, state: TicketState, signal, now: dt.datetime
 
 
 def enqueue(session: Session, action: Action, *, ticket_id: int | None, now: dt.datetime) -> bool:
-    """Add an outbox row; an action already there (same idempotency key) is not added twice."""
-    statement = _insert(session, OutboxAction).values(
-        ticket_id=ticket_id, target=action.target, kind=action.kind, payload=action.payload,
+    """Add an outbox row; an action already there (same idempotency key) is not added twice, and a Zendesk
+    update joins the ticket's queued one when that one has not been attempted yet."""
+    if action.kind == "update_ticket" and ticket_id is not None and _merge_into_queued(session, action, ticket_id, now):
+        return True
+    statement = dialect_insert(session, OutboxAction).values(
+        ticket_id=ticket_id, target=action.target, kind=action.kind, payload=action.payload, lane=action.lane,
         idempotency_key=action.idempotency_key, status="pending", attempts=0, next_attempt_at=now, created_at=now,
         last_error="",
     ).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(OutboxAction.id)
     return session.execute(statement).scalar_one_or_none() is not None
+
+
+def _merge_into_queued(session: Session, action: Action, ticket_id: int, now: dt.datetime) -> bool:
+    # Never into a row that was attempted: its note may already be on the ticket under its own marker.
+    row = session.scalars(select(OutboxAction).where(
+        OutboxAction.target == action.target, OutboxAction.kind == action.kind, OutboxAction.ticket_id == ticket_id,
+        OutboxAction.status == "pending", OutboxAction.attempts == 0, OutboxAction.claim_token.is_(None))
+        .order_by(OutboxAction.id.desc()).limit(1).with_for_update(skip_locked=True)).first()
+    if row is None or action.idempotency_key in (row.idempotency_key, *row.payload.get("merged_keys", ())):
+        return row is not None
+    row.payload = merge_updates(row.payload, action.payload, action.idempotency_key)
+    row.lane = min(row.lane, action.lane)
+    row.next_attempt_at = min(row.next_attempt_at, now)
+    return True
 
 
 def replace_timers(session: Session, state: TicketState, specs) -> None:

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import os
-import threading
-import time
 from typing import Callable
 
 import requests
@@ -38,28 +36,12 @@ def api_url(subdomain: str | None, path: str) -> str:
     return f"{scheme}://{netloc}/api/v2/{path}"
 
 
-def build_zenpy(config: Config, timeout: float = 15.0) -> Zenpy:
+def build_zenpy(config: Config, timeout: float = 15.0,
+                on_response: Callable[[requests.Response], None] | None = None) -> Zenpy:
     # Our own session: zenpy's default one retries a timed-out PUT, which can add a note twice.
     session = requests.Session()
+    if on_response is not None:
+        session.hooks["response"].append(lambda response, *args, **kwargs: on_response(response))
     session.hooks["response"].append(_raise_on_429)
     return Zenpy(subdomain=config.zendesk_subdomain, email=config.zendesk_email, token=config.zendesk_api_token,
                  session=session, disable_cache=True, timeout=timeout)
-
-
-class TokenBucket:
-    """Zendesk allows 100 ticket updates a minute per account; we keep under it."""
-
-    def __init__(self, per_minute: int = 90, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self.capacity, self.rate, self.monotonic = per_minute, per_minute / 60.0, monotonic
-        self.tokens, self.stamp, self.lock = float(per_minute), monotonic(), threading.Lock()
-
-    def take(self) -> float:
-        """0 when a token was taken, else the seconds to wait for one."""
-        with self.lock:
-            now = self.monotonic()
-            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-            self.stamp = now
-            if self.tokens >= 1:
-                self.tokens -= 1
-                return 0.0
-            return (1 - self.tokens) / self.rate

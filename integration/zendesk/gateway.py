@@ -1,84 +1,120 @@
-"""Every call to Zendesk goes through here: ticket updates and authoritative reads, from the outbox."""
+"""Every call to Zendesk goes through here: ticket updates and authoritative reads, from the outbox.
+
+Updates are safe updates: each carries the `updated_stamp` read before its first attempt, stored in the
+outbox row first, so a retry repeats the very same request. Of two copies of one update (a PUT that timed
+out on our side but landed later, or two workers with the same row) at most one can apply; the other gets
+409 UpdateConflict, and finding our note's marker on the ticket then proves the first one landed.
+"""
 from __future__ import annotations
 
 import datetime as dt
-import json
-import logging
 
-import requests
-from zenpy.lib.api_objects import Comment as ZendeskComment
-from zenpy.lib.api_objects import Ticket as ZendeskTicket
-from zenpy.lib.exception import APIException, RecordNotFoundException
+from zenpy.lib.exception import APIException
 
-from integration.storage.outbox import Claimed, Delivered, DryRun, Failed, RetryLater
-from integration.zendesk.client import TokenBucket, ZendeskRateLimited
+from integration.storage import outbox
+from integration.storage.outbox import Claimed, Deferred, Delivered, DryRun, Failed, RetryLater
+from integration.zendesk.budget import ACCOUNT, ZendeskBudget
+from integration.zendesk.bulk import deliver_bulk
+from integration.zendesk.client import ZendeskRateLimited
+from integration.zendesk.outcomes import is_conflict, outcome_of_error, zendesk_ticket
 from integration.zendesk.snapshot import read_snapshot
-from integration.core.zendesk_update import UPDATE_FIELDS as FIELDS
 
-log = logging.getLogger("escalator.zendesk")
+BULK_FROM = 2  # this many updates waiting together go out as one Update Many job (one alone: a plain PUT)
 
 
 class ZendeskGateway:
-    def __init__(self, zenpy, ingestor, *, bucket: TokenBucket | None = None) -> None:
-        self.zenpy, self.ingestor, self.bucket = zenpy, ingestor, bucket or TokenBucket()
+    def __init__(self, zenpy, ingestor, budget: ZendeskBudget | None = None) -> None:
+        self.zenpy, self.ingestor = zenpy, ingestor
+        self.sessions = ingestor.sessions
+        self.budget = budget or ZendeskBudget(self.sessions, ingestor.now)
 
     def deliver(self, action: Claimed):
+        return self.deliver_batch([action])[action.id]
+
+    def group(self, actions: list[Claimed]) -> list[list[Claimed]]:
+        """How the worker splits a claimed batch into concurrent calls: updates together (one job per 100),
+        reads each on its own, so that no slow call holds up another ticket."""
+        updates = [a for a in actions if a.kind == "update_ticket"]
+        if len(updates) < BULK_FROM:
+            return [[a] for a in actions]
+        return [updates[i:i + 100] for i in range(0, len(updates), 100)] + \
+            [[a] for a in actions if a.kind != "update_ticket"]
+
+    def deliver_batch(self, actions: list[Claimed]) -> dict:
         if self.zenpy is None:
-            return DryRun("Zendesk credentials not set: recorded, not sent")
+            return {a.id: DryRun("Zendesk credentials not set: recorded, not sent") for a in actions}
+        updates = [a for a in actions if a.kind == "update_ticket"]
+        outcomes = {}
+        if len(updates) >= BULK_FROM:
+            for start in range(0, len(updates), 100):
+                outcomes |= deliver_bulk(self, updates[start:start + 100])
+        for action in actions:
+            if action.id not in outcomes:
+                outcomes[action.id] = self._guarded(action)
+        return outcomes
+
+    def _guarded(self, action: Claimed):
         try:
             if action.kind == "update_ticket":
                 return self._update(action)
             if action.kind == "fetch_ticket":
                 return self._fetch(action)
             return Failed(f"unknown Zendesk action kind {action.kind!r}")
-        except ZendeskRateLimited as exc:
-            return RetryLater(str(exc), after=dt.timedelta(seconds=exc.retry_after))
-        except RecordNotFoundException:
-            return Failed(f"ticket {action.ticket_id} does not exist in Zendesk (404)")
-        except (APIException, requests.HTTPError) as exc:
-            return _from_http_error(exc)
-        except (requests.ConnectionError, requests.Timeout, requests.exceptions.RetryError) as exc:
-            return RetryLater(f"{exc.__class__.__name__}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - every vendor error becomes an outcome
+            return self.error_outcome(exc, action.ticket_id)
+
+    def error_outcome(self, exc: Exception, ticket_id: int | None):
+        if isinstance(exc, ZendeskRateLimited):
+            self.budget.hold(ACCOUNT, exc.retry_after, "Zendesk answered 429")
+        return outcome_of_error(exc, ticket_id)
 
     def _update(self, action: Claimed):
-        payload = action.payload
-        marker = payload.get("marker")
-        # An earlier attempt may have reached Zendesk before we could record it (a crash, a timeout):
-        # the note and the fields travel in one PUT, so finding the note means all of it landed.
-        if marker and action.attempts > 1 and self._has_note(payload["ticket_id"], marker):
-            return Delivered(f"already applied (found {marker} on the ticket)")
-        wait = self.bucket.take()
+        stamp = action.payload.get("updated_stamp")
+        wait = self.budget.spend(account=1 if stamp else 2, ticket_update=1)
         if wait:
-            return RetryLater("holding under Zendesk's ticket update limit", after=dt.timedelta(seconds=wait))
-        changes = {name: payload[name] for name in FIELDS if name in payload}
-        if payload.get("note"):
-            changes["comment"] = ZendeskComment(body=payload["note"], public=False)
-        self.zenpy.tickets.update(ZendeskTicket(id=payload["ticket_id"], **changes))
+            return Deferred(wait, "Zendesk rate budget")
+        if not stamp:
+            stamp = self.zenpy.tickets(id=action.payload["ticket_id"]).updated_at
+            self.remember(action, updated_stamp=stamp)
+        try:
+            self.zenpy.tickets.update(zendesk_ticket(action.payload, stamp))
+        except APIException as exc:
+            if not is_conflict(exc):
+                raise
+            return self.after_conflict(action)
         return Delivered()
 
-    def _has_note(self, ticket_id: int, marker: str) -> bool:
+    def after_conflict(self, action: Claimed):
+        """409 UpdateConflict: did an earlier copy of this update land, or did someone else change the ticket?"""
+        marker = action.payload.get("marker")
+        if marker:
+            wait = self.budget.spend(account=1)
+            if wait:
+                return Deferred(wait, "Zendesk rate budget")
+            if self.has_note(action.payload["ticket_id"], marker):
+                return Delivered(f"already applied (found {marker} on the ticket)")
+        self.remember(action, updated_stamp=None)
+        return RetryLater("the ticket changed in Zendesk meanwhile: sending again on its new state",
+                          after=dt.timedelta(0))
+
+    def remember(self, action: Claimed, **facts) -> None:
+        self.remember_many([(action, facts)])
+
+    def remember_many(self, facts: list[tuple[Claimed, dict]]) -> None:
+        with self.sessions.begin() as session:
+            for action, values in facts:
+                outbox.remember(session, action, **values)
+
+    def has_note(self, ticket_id: int, marker: str) -> bool:
         return any(marker in (c.body or "") for c in self.zenpy.tickets.comments(ticket=ticket_id))
 
     def _fetch(self, action: Claimed):
+        wait = self.budget.spend(account=3)  # the ticket, its requester, its comments
+        if wait:
+            return Deferred(wait, "Zendesk rate budget")
         ticket_id = action.payload["ticket_id"]
         signal = read_snapshot(self.zenpy, ticket_id, source_key=f"snapshot:{action.idempotency_key}")
         result = self.ingestor.ingest(source="worker", dedup_key=signal.source_key, event_type="snapshot",
                                       payload={"ticket_id": ticket_id, "read_for": action.idempotency_key},
                                       signal=signal)
         return Delivered(f"read ticket {ticket_id}: {result.outcome}")
-
-
-def _from_http_error(exc) -> RetryLater | Failed:
-    response = getattr(exc, "response", None)
-    status = response.status_code if response is not None else None
-    body = _body(exc, response)
-    if status is None or status >= 500 or status in (408, 409):
-        return RetryLater(f"Zendesk answered {status}: {body}")
-    return Failed(f"Zendesk refused it ({status}): {body}")
-
-
-def _body(exc, response) -> str:
-    try:
-        return json.dumps(response.json())[:500] if response is not None else str(exc)[:500]
-    except ValueError:
-        return (response.text or str(exc))[:500]
