@@ -25,6 +25,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -32,7 +33,9 @@ from typing import Any, Callable, Iterable, Iterator
 import pytest
 
 from tests.fakes.local_server import LocalServer
+from tests.fakes.zendesk_bulk import BulkMixin
 from tests.fakes.zendesk_export import seed_tickets
+from tests.fakes.zendesk_limits import LimitsMixin
 from tests.fakes.zendesk_server import Call, Fault, FakeZendeskApp
 from tests.fakes.zendesk_state import ZendeskState, record_invalid
 
@@ -46,8 +49,9 @@ AGENT_ID = 900001
 
 
 
-class FakeZendesk(LocalServer):
-    """Fake Zendesk account + HTTP server. All public methods are thread-safe."""
+class FakeZendesk(LocalServer, LimitsMixin, BulkMixin):
+    """Fake Zendesk account + HTTP server. All public methods are thread-safe. Rate-limit
+    enforcement and call-log analysis: tests/fakes/zendesk_limits.py; jobs: zendesk_bulk.py."""
     server_name = "fake-zendesk"
 
     def __init__(self, subdomain: str = "acme", email: str = DEFAULT_EMAIL,
@@ -195,9 +199,17 @@ class FakeZendesk(LocalServer):
                    path: str | None = None, when: str = "after") -> None:
         """Delay the next n matching requests by `seconds` to force client timeouts.
         when="after" (default): process the request, then stall the response, like
-        a slow Zendesk that did apply the write. when="before": stall, then process."""
+        a slow Zendesk that did apply the write. when="before": stall, then process.
+        Either way the stall holds no lock: other requests are served meanwhile."""
         assert when in ("before", "after")
         self._add(Fault("delay", n, method, path, seconds=seconds, when=when))
+
+    def hold_next(self, n: int = 1, seconds: float = 1.0, *, method: str | None = "PUT",
+                  path: str | None = None) -> None:
+        """Hold the next n matching requests (default: PUTs) for `seconds`, then apply them and
+        answer: a client that timed out meanwhile finds the write applied later, like a slow
+        Zendesk. Same as delay_next(when="before")."""
+        self.delay_next(n, seconds, method=method, path=path, when="before")
 
     def reject_ticket(self, ticket_id: int, status: int = 422,
                       details: dict[str, Any] | None = None) -> None:
@@ -239,6 +251,8 @@ class FakeZendesk(LocalServer):
         with self._lock:
             self._app.faults.clear()
             self._app.calls.clear()
+            self._app.fail_jobs.clear()
+            self._app.limiter, self._app.job_delay, self._app.monotonic = None, 0.2, time.monotonic
             fresh = ZendeskState(self.subdomain, lambda: self._clock())
             self._state.__dict__.update(fresh.__dict__)
             self._seed_agent()

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import hashlib
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlencode
@@ -19,13 +21,16 @@ from urllib.parse import parse_qs, urlencode
 from werkzeug.wrappers import Request, Response
 
 from tests.fakes.zendesk_admin import AdminRoutes
+from tests.fakes.zendesk_bulk import BulkRoutes
 from tests.fakes.zendesk_export import ExportRoutes
+from tests.fakes.zendesk_limits import RateLimiter
 from tests.fakes.zendesk_state import ZendeskError, ZendeskState, not_found
 
 
 @dataclass(frozen=True)
 class Call:
-    """One request the fake received (recorded before any fault is applied)."""
+    """One request the fake received (recorded before any fault is applied); `at` is its arrival
+    time on the fake's monotonic clock (time.monotonic unless enforce_rate_limits(clock=) set one)."""
 
     method: str
     path: str
@@ -33,6 +38,7 @@ class Call:
     json: Any
     headers: dict[str, str]
     status: int = 0
+    at: float = 0.0
 
     def header(self, name: str) -> str | None:
         return next((v for k, v in self.headers.items() if k.lower() == name.lower()), None)
@@ -71,6 +77,10 @@ class FakeZendeskApp:
         self.calls: list[Call] = []
         self.agent_id = 0  # the user the API token belongs to; set by FakeZendesk
         self.stopping = threading.Event()
+        self.monotonic: Callable[[], float] = time.monotonic
+        self.limiter: RateLimiter | None = None  # tests/fakes/zendesk_limits.py
+        self.job_delay = 0.2  # seconds a bulk job stays queued (tests/fakes/zendesk_bulk.py)
+        self.fail_jobs: list[str] = []
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., Response]]] = [
             ("GET", re.compile(r"/api/v2/tickets/show_many\.json"), self.show_many),
             ("POST", re.compile(r"/api/v2/tickets\.json"), self.create_ticket),
@@ -86,7 +96,8 @@ class FakeZendeskApp:
             ("GET", re.compile(r"/api/v2/organizations/(\d+)\.json"), self.show_organization),
             ("GET", re.compile(r"/api/v2/search\.json"), self.search),
         ]
-        for method, pattern, handler in AdminRoutes(self).routes() + ExportRoutes(self).routes():
+        extra = AdminRoutes(self).routes() + ExportRoutes(self).routes() + BulkRoutes(self).routes()
+        for method, pattern, handler in extra:
             self.routes.append((method, re.compile(pattern), handler))
 
     # -- WSGI ----------------------------------------------------------------
@@ -102,20 +113,26 @@ class FakeZendeskApp:
         except ValueError:
             body = raw.decode("utf-8", "replace")
         query = {k: v[-1] for k, v in parse_qs(request.query_string.decode(), keep_blank_values=True).items()}
+        refused, limit_headers = None, {}
         with self.lock:
-            index = len(self.calls)
-            self.calls.append(Call(request.method, request.path, query, body, dict(request.headers)))
+            index, at = len(self.calls), self.monotonic()
+            self.calls.append(Call(request.method, request.path, query, body, dict(request.headers), 0, at))
             fault = self._take_fault(request.method, request.path)
-        if fault is not None and fault.kind == "delay" and fault.when == "before":
+            if self.limiter is not None and (fault is None or fault.kind == "delay"):
+                refused, limit_headers = self.limiter.admit(request.method, request.path, at, self._active_jobs)
+        # A "before" delay (hold_next) sleeps without the lock, then applies; "after" applies, then sleeps.
+        if refused is None and fault is not None and fault.kind == "delay" and fault.when == "before":
             self.stopping.wait(fault.seconds)
-        response = self._respond(request, body, query, fault)
-        if fault is not None and fault.kind == "delay" and fault.when == "after":
+        response = refused or self._respond(request, body, query, fault)
+        response.headers.update(limit_headers)
+        if refused is None and fault is not None and fault.kind == "delay" and fault.when == "after":
             self.stopping.wait(fault.seconds)
         with self.lock:
-            call = self.calls[index]
-            self.calls[index] = Call(call.method, call.path, call.query, call.json, call.headers,
-                                     response.status_code)
+            self.calls[index] = dataclasses.replace(self.calls[index], status=response.status_code)
         return response
+
+    def _active_jobs(self) -> list[float]:
+        return [j["_due"] for j in self.state.jobs.values() if j["status"] in ("queued", "working")]
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
         for fault in self.faults:

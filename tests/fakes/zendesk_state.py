@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
@@ -65,6 +65,7 @@ class ZendeskState:
         self.organizations: dict[int, dict[str, Any]] = {}
         self.rejected: dict[int, tuple[int, dict[str, Any]]] = {}
         self.idempotency: dict[str, tuple[Any, int, dict[str, Any]]] = {}
+        self.jobs: dict[str, dict[str, Any]] = {}  # job statuses (tests/fakes/zendesk_bulk.py)
         # Admin objects (tests/fakes/zendesk_admin.py); webhook ids are strings, as Zendesk's are.
         self.ticket_fields: dict[int, dict[str, Any]] = {}
         self.webhooks: dict[str, dict[str, Any]] = {}
@@ -76,6 +77,15 @@ class ZendeskState:
     # -- helpers -------------------------------------------------------------
     def now(self) -> str:
         return iso(self.clock())
+
+    def next_stamp(self, previous: str | None) -> str:
+        """updated_at for a write: max(now, previous + 1 s), so every write moves it strictly forward
+        (second resolution) and a stale updated_stamp can never match again."""
+        try:
+            floor = datetime.fromisoformat(str(previous).replace("Z", "+00:00")) + timedelta(seconds=1)
+        except ValueError:  # None (a ticket being created) or not a timestamp
+            return self.now()
+        return iso(max(self.clock(), floor if floor.tzinfo else floor.replace(tzinfo=timezone.utc)))
 
     def next_id(self) -> int:
         return next(self._ids)
@@ -289,7 +299,7 @@ class ZendeskState:
             events.append({k: comment[k] for k in
                            ("id", "type", "author_id", "body", "html_body", "plain_body",
                             "public", "attachments", "audit_id")})
-        ticket["updated_at"] = self.now()
+        ticket["updated_at"] = self.next_stamp(ticket["updated_at"])
         audit = {
             "id": audit_id,
             "ticket_id": ticket_id,
@@ -324,6 +334,7 @@ class ZendeskState:
         fields["via"] = {"channel": "api", "source": {"from": {}, "to": {}, "rel": None}}
         ticket = self.add_ticket(None, fields)
         ticket["description"] = comment.get("body") or comment.get("html_body")
+        ticket["updated_at"] = None  # the first write stamps it with now, like created_at
         result = self.update_ticket(ticket["id"], {"comment": {**comment, "author_id":
                                     comment.get("author_id") or fields["requester_id"]}}, author_id)
         result["audit"]["events"].insert(0, {"id": next(self._event_ids), "type": "Create",
