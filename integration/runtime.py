@@ -10,6 +10,7 @@ from integration.slack.requests_in_zendesk import TicketOpener
 from integration.slack.gateway import build_slack_gateway
 from integration.worker import Worker
 from integration.zendesk.client import build_zenpy
+from integration.zendesk.dry_run import DryRunZendesk
 from integration.zendesk.gateway import ZendeskGateway
 
 log = logging.getLogger("escalator")
@@ -19,7 +20,9 @@ def build_worker(services: Services) -> Worker:
     config = services.config
     zenpy = None if config.zendesk_dry_run else build_zenpy(config)
     slack = build_slack_gateway(config)
-    deliverers = {"zendesk": ZendeskGateway(zenpy, services.ingestor), "slack": slack,
+    zendesk = DryRunZendesk(services.sessions, services.ingestor) if zenpy is None \
+        else ZendeskGateway(zenpy, services.ingestor)
+    deliverers = {"zendesk": zendesk, "slack": slack,
                   "open": TicketOpener(zenpy, slack.client, services.ingestor, subdomain=config.zendesk_subdomain)}
     ingestor = services.ingestor
     return Worker(services.sessions, deliverers, now=services.now,
