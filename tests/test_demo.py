@@ -111,11 +111,8 @@ def test_each_run_gets_new_ticket_ids():
     assert first_id_for(NOW + dt.timedelta(seconds=1)) - first_id_for(NOW) == 100
 
 
-def test_through_the_real_route_and_worker_in_dry_run(tmp_path, shipped):
-    url = f"sqlite:///{tmp_path}/demo.db"
-    from integration.storage.db import upgrade
-    upgrade(url)
-    config = Config(database_url=url, mappings_dir=str(REPO / "mappings"), zendesk_webhook_secret=SECRET)
+def test_through_the_real_route_and_worker_in_dry_run(database, shipped):
+    config = Config(database_url=database, mappings_dir=str(REPO / "mappings"), zendesk_webhook_secret=SECRET)
     assert config.zendesk_dry_run and config.slack_dry_run
     clock = Clock(NOW)
     services = build_services(config, clock)
@@ -151,11 +148,8 @@ def test_through_the_real_route_and_worker_in_dry_run(tmp_path, shipped):
     services.engine.dispose()
 
 
-def test_a_trigger_body_cannot_stand_in_for_the_read(tmp_path):
-    url = f"sqlite:///{tmp_path}/t.db"
-    from integration.storage.db import upgrade
-    upgrade(url)
-    config = Config(database_url=url, mappings_dir=str(REPO / "mappings"), zendesk_webhook_secret=SECRET)
+def test_a_trigger_body_cannot_stand_in_for_the_read(database):
+    config = Config(database_url=database, mappings_dir=str(REPO / "mappings"), zendesk_webhook_secret=SECRET)
     services = build_services(config, Clock(NOW))
     client = create_app(config, services=services).test_client()
     body = (REPO / "tests/fixtures/zendesk/trigger_ticket_created.json").read_bytes()
@@ -169,3 +163,16 @@ def test_a_trigger_body_cannot_stand_in_for_the_read(tmp_path):
         fetch = session.scalars(select(OutboxAction)).one()
     assert fetch.status == "dry_run" and "was not read" in fetch.last_error
     services.engine.dispose()
+
+
+def test_demo_without_a_secret_says_what_to_do(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from integration.cli import cli
+
+    for name in ("ZENDESK_WEBHOOK_SECRET", "ESCALATOR_ADMIN_USER", "ESCALATOR_ADMIN_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/escalator.db")
+    result = CliRunner().invoke(cli, ["demo", "--url", "http://127.0.0.1:9"])
+    assert result.exit_code == 1 and "start `escalator serve` first" in result.output
+    assert not (tmp_path / "local-credentials.json").exists()  # the demo only reads the server's secret

@@ -98,7 +98,8 @@ def report(plan: DemoPlan, now: dt.datetime, base: str, *, sent: int) -> str:
 
 
 def _line(ticket: SampleTicket, now: dt.datetime) -> str:
-    age = now - ticket.created_at
-    hours, minutes = int(age.total_seconds() // 3600), int(age.total_seconds() % 3600 // 60)
+    minutes = int((now - ticket.created_at).total_seconds() // 60)
+    days, hours, minutes = minutes // 1440, minutes % 1440 // 60, minutes % 60
+    age = (f"{days}d" if days else "") + (f"{hours}h" if days or hours else "") + f"{minutes:02d}m"
     return (f"  #{ticket.ticket_id}  {ticket.tier:<10} {ticket.priority:<8} {ticket.organization[:28]:<28} "
-            f"created {hours}h{minutes:02d}m ago  → {ticket.scenario}")
+            f"created {age:>9} ago  → {ticket.scenario}")
