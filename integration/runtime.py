@@ -11,6 +11,7 @@ from integration.slack.gateway import build_slack_gateway
 from integration.worker import Worker
 from integration.zendesk.client import build_zenpy
 from integration.zendesk.budget import ACCOUNT, TICKET_UPDATE, ZendeskBudget
+from integration.zendesk.dry_run import DryRunZendesk
 from integration.zendesk.gateway import ZendeskGateway
 
 log = logging.getLogger("escalator")
@@ -21,7 +22,9 @@ def build_worker(services: Services) -> Worker:
     budget = zendesk_budget(services)
     zenpy = None if config.zendesk_dry_run else build_zenpy(config, on_response=lambda r: budget.observe(r.headers))
     slack = build_slack_gateway(config)
-    deliverers = {"zendesk": ZendeskGateway(zenpy, services.ingestor, budget), "slack": slack,
+    zendesk = DryRunZendesk(services.sessions, services.ingestor) if zenpy is None \
+        else ZendeskGateway(zenpy, services.ingestor, budget)
+    deliverers = {"zendesk": zendesk, "slack": slack,
                   "open": TicketOpener(zenpy, slack.client, services.ingestor, subdomain=config.zendesk_subdomain)}
     ingestor = services.ingestor
     return Worker(services.sessions, deliverers, now=services.now,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from integration.cli import explain, mappings, ops, report, serve, zendesk
+from integration.cli import demo, explain, mappings, ops, report, serve, zendesk
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -12,7 +12,7 @@ def cli() -> None:
 
 
 for command in (mappings.mappings, explain.explain, serve.serve, ops.db, ops.worker, ops.outbox, ops.escalation,
-                report.report, zendesk.zendesk, zendesk.backfill):
+                report.report, zendesk.zendesk, zendesk.backfill, demo.demo):
     cli.add_command(command)
 
 
