@@ -10,6 +10,7 @@ import time
 
 from sqlalchemy import select
 
+from integration.core.signals import TicketSignal
 from integration.runtime import build_worker
 from integration.storage.models import OutboxAction
 from tests.fakes.zendesk import fake_zendesk  # noqa: F401  (pytest fixture)
@@ -60,15 +61,17 @@ def test_two_workers_with_puts_slower_than_the_lease_note_each_ticket_once(datab
     tickets = list(range(41001, 41013))
     for ticket_id in tickets:
         _seed(fake_zendesk, ticket_id)
-    clock = Clock(dt.datetime(2026, 3, 2, 14, 6, tzinfo=UTC))
-    stack = build_stack(database, mappings_for_tests(tmp_path), fake_zendesk, clock, outbox_lease_seconds=3)
-    for ticket_id in tickets:
-        body = fixture_body("ticket_created", id=f"created-{ticket_id}", detail__id=str(ticket_id))
-        assert stack.post(body).status_code == 200
-    stack.drain()  # the reads; twelve SLA updates wait
-    assert _statuses(stack) == ["pending"] * len(tickets)
     real = dt.datetime.now(UTC)
-    clock.set(real)  # leases run on this clock: let it follow real time now
+    clock = Clock(real)  # leases run on this clock: it follows real time below
+    stack = build_stack(database, mappings_for_tests(tmp_path), fake_zendesk, clock, outbox_lease_seconds=3)
+    created = real - dt.timedelta(minutes=1)  # no SLA timer falls due during the test
+    for ticket_id in tickets:  # as the worker's read of each ticket would: twelve SLA updates wait
+        signal = TicketSignal(ticket_id=ticket_id, kind="snapshot", at=created, created_at=created, status="new",
+                              zendesk_priority="urgent", organization_id=1001, organization_known=True,
+                              authoritative=True, source_key=f"seed-{ticket_id}")
+        stack.services.ingestor.ingest(source="worker", dedup_key=f"seed-{ticket_id}", event_type="snapshot",
+                                       payload={}, signal=signal)
+    assert _statuses(stack) == ["pending"] * len(tickets)
     ticking = threading.Event()
     threading.Thread(target=_follow_real_time, args=(clock, real, ticking), daemon=True).start()
     fake_zendesk.delay_next(100, seconds=6, method="PUT", when="before")  # every PUT takes 6 s: twice the lease
