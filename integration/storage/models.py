@@ -110,7 +110,7 @@ class OutboxAction(Base):
     kind: Mapped[str] = mapped_column(String(32))  # update_ticket | fetch_ticket | post_message | …
     payload: Mapped[dict] = mapped_column(JSON)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|done|failed|dry_run
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|done|failed|dry_run|dropped
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)

@@ -44,6 +44,13 @@ class DryRun:
     detail: str
 
 
+@dataclass(frozen=True)
+class Deferred:
+    """Not tried at all (e.g. the channel's pacing slot was taken): back to pending, the claim's attempt undone."""
+    after: dt.timedelta
+    reason: str
+
+
 def claim(session: Session, now: dt.datetime, limit: int = 20, target: str | None = None,
           lease: dt.timedelta = LEASE) -> list[Claimed]:
     """Claim up to `limit` due actions; only the oldest unfinished action of each ticket is eligible."""
@@ -78,6 +85,8 @@ def record(session: Session, action_id: int, outcome, now: dt.datetime, backoff:
         values |= {"status": "dry_run", "done_at": now, "last_error": outcome.detail}
     elif isinstance(outcome, Failed):
         values |= {"status": "failed", "done_at": now, "last_error": outcome.error}
+    elif isinstance(outcome, Deferred):
+        values |= {"next_attempt_at": now + outcome.after, "attempts": OutboxAction.attempts - 1}
     else:
         values |= {"next_attempt_at": now + (outcome.after if outcome.after is not None else backoff),
                    "last_error": outcome.error}
