@@ -21,6 +21,7 @@ class Config:
     slack_api_url: str = "https://slack.com/api/"
     admin_user: str | None = None
     admin_password: str | None = field(default=None, repr=False)
+    public_url: str | None = None  # where users reach this service (the dashboard), for links in Slack digests
     outbox_lease_seconds: float = 60.0  # a claimed action whose worker died is retried after this
     # Zendesk's per-minute limits for the whole account (every process shares one budget in the database).
     zendesk_account_rate_limit: int = 700
@@ -74,6 +75,7 @@ _ENV = {
     "slack_api_url": "SLACK_API_URL",
     "admin_user": "ESCALATOR_ADMIN_USER",
     "admin_password": "ESCALATOR_ADMIN_PASSWORD",
+    "public_url": "ESCALATOR_PUBLIC_URL",
     "insecure_dev_webhooks": "ESCALATOR_INSECURE_DEV_WEBHOOKS",
     "outbox_lease_seconds": "OUTBOX_LEASE_SECONDS",
     "zendesk_account_rate_limit": "ZENDESK_ACCOUNT_RATE_LIMIT",

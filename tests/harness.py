@@ -118,6 +118,7 @@ def build_stack(database_url: str, mappings_dir: Path, fake, clock: Clock, **con
     slack = build_slack_gateway(settings)
     if slack.client is not None:
         slack.pacer = ChannelPacer(monotonic=lambda: clock().timestamp())  # pace on the test's clock
+    slack.now = clock
     opener = TicketOpener(gateway.zenpy, slack.client, services.ingestor, subdomain=settings.zendesk_subdomain)
     worker = Worker(services.sessions, {"zendesk": gateway, "slack": slack, "open": opener}, now=clock,
                     tickers=(services.ingestor.fire_due_timers, services.ingestor.redecide_after_mapping_edit))

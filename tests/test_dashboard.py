@@ -103,6 +103,14 @@ def test_dashboard_is_never_public(served, tmp_path):
     assert response.status_code == 503 and b"ESCALATOR_ADMIN_USER" in response.data
 
 
+def test_a_slack_digest_link_narrows_the_dashboard_to_its_tickets(served):
+    base = served[0]
+    data = requests.get(f"{base}/api/dashboard?tickets=101,103,x", auth=("admin", "s3cret"), timeout=5).json()
+    assert sorted(t["id"] for t in data["open_tickets"]) == [101, 103]
+    everything = requests.get(f"{base}/api/dashboard", auth=("admin", "s3cret"), timeout=5).json()
+    assert len(everything["open_tickets"]) > 2
+
+
 def test_metrics_in_prometheus_format(served):
     base, _, _ = served
     requests.post(f"{base}/webhooks/zendesk", data=b"{}", timeout=5)  # no secret configured → refused

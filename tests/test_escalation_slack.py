@@ -75,11 +75,11 @@ def test_slack_down_then_rate_limiting_delays_but_loses_nothing_and_keeps_order(
     run_for(stack, 16 * 60, step=60)  # the warning (12m) and the breach (15m) fall due while Slack fails
     assert "pending" in slack_statuses(stack)
     run_for(stack, 30 * 60, step=30)
-    assert set(slack_statuses(stack)) == {"done"}
+    # The warning still waiting when the breach was decided is dropped, not sent late beside the breach.
+    assert sorted(slack_statuses(stack)) == ["done"] * 4 + ["dropped"] * 2
     texts = [m["text"] for m in fake_slack.messages("C05SUPPMGRS")]
-    assert len(texts) == 3  # warning, escalation, and the reminder 30 minutes after it, in that order
-    assert "80% of its first response target used" in texts[0]
-    assert texts[1].startswith("Ticket #35440 escalated to level 2")
-    assert texts[2].startswith("Reminder: Ticket #35440 escalated to level 2")
+    assert len(texts) == 2  # escalation, and the reminder 30 minutes after it, in that order
+    assert texts[0].startswith("Ticket #35440 escalated to level 2")
+    assert texts[1].startswith("Reminder: Ticket #35440 escalated to level 2")
     assert len(fake_slack.calls_to("chat.postMessage")) > 4  # the failures really happened and were retried
     stack.services.engine.dispose()

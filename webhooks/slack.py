@@ -11,9 +11,11 @@ from urllib.parse import parse_qs
 
 from flask import Blueprint, current_app, jsonify, request
 
-from integration.core.messages import ACK_ACTION, TAKE_ACTION
+from integration.core.digest import parse_ack_all
+from integration.core.messages import ACK_ACTION, ACK_ALL_ACTION, TAKE_ACTION
 from integration.core.signals import TicketSignal
 from integration.core.state import Action
+from integration.slack.binding import bind_channel
 from integration.slack.handlers import handle_command, handle_csat, handle_customer_escalate, handle_event
 from integration.slack.verify import SlackSignatureError, verify_slack
 from integration.core.customer_views import CSAT_ACTION, ESCALATE_ACTION
@@ -82,6 +84,28 @@ def _acknowledge(services, payload: dict, action: dict) -> str:
         ticket_id, level = (int(part) for part in str(action.get("value", "")).split(":"))
     except ValueError:
         return f"malformed value {action.get('value')!r}"
+    return _acknowledge_step(services, payload, ticket_id, level)
+
+
+def _acknowledge_all(services, payload: dict, action: dict) -> str:
+    """A digest's button: each listed step is acknowledged exactly as its own Acknowledge button would."""
+    if not _staff_side(services.mappings.current, payload):
+        return "Acknowledge all works only where digests are posted: staff and escalation channels, direct messages"
+    try:
+        pairs = parse_ack_all(str(action.get("value", "")))
+    except ValueError:
+        return f"malformed value {str(action.get('value'))[:60]!r}"
+    return "; ".join(_acknowledge_step(services, payload, ticket_id, level) for ticket_id, level in pairs)
+
+
+def _staff_side(mappings, payload: dict) -> bool:
+    """Digests go to staff channels, the matrix owners' channels and DMs; never to a customer's shared channel."""
+    channel = (payload.get("channel") or {}).get("id") or (payload.get("container") or {}).get("channel_id") or ""
+    owners = {c for level in mappings.escalation.levels for c in level.slack_channel_ids}
+    return channel.startswith("D") or channel in owners or bind_channel(mappings, channel).kind == "staff"
+
+
+def _acknowledge_step(services, payload: dict, ticket_id: int, level: int) -> str:
     user = (payload.get("user") or {}).get("id")
     signal = TicketSignal(ticket_id=ticket_id, kind="acknowledge", at=None, actor=user, ack_level=level)
     result = services.ingestor.ingest(source="slack", dedup_key=f"ack:{ticket_id}:{level}:{user}",
@@ -109,7 +133,7 @@ def _unknown_action(services, payload: dict, action: dict) -> str:
     return f"action {action.get('action_id')!r} is not handled"
 
 
-ACTION_HANDLERS = {ACK_ACTION: _acknowledge, TAKE_ACTION: _take_ownership, ESCALATE_ACTION: handle_customer_escalate, CSAT_ACTION: handle_csat}
+ACTION_HANDLERS = {ACK_ACTION: _acknowledge, ACK_ALL_ACTION: _acknowledge_all, TAKE_ACTION: _take_ownership, ESCALATE_ACTION: handle_customer_escalate, CSAT_ACTION: handle_csat}
 
 
 def _handler_for(action_id: str | None):

@@ -43,7 +43,7 @@ def worker() -> None:
 
 @click.group(invoke_without_command=True)
 @click.option("--status", "statuses", multiple=True,
-              type=click.Choice(["pending", "done", "failed", "dry_run"]), help="Only these statuses.")
+              type=click.Choice(["pending", "done", "failed", "dry_run", "dropped"]), help="Only these statuses.")
 @click.option("--limit", default=50, show_default=True)
 @click.pass_context
 def outbox(ctx, statuses, limit) -> None:

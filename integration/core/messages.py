@@ -5,6 +5,7 @@ from integration.core.matrix import TRIGGER_WORDS, Step
 
 ACK_ACTION = "escalation_acknowledge"
 TAKE_ACTION = "escalation_take_ownership"
+ACK_ALL_ACTION = "escalation_acknowledge_all"  # value: "ticket:level,ticket:level,..." (see core/digest.py)
 
 
 def _section(text: str) -> dict:

@@ -6,12 +6,13 @@ from dataclasses import dataclass, field
 
 from integration.core.context import Context
 from integration.core.customers import Customer
+from integration.core.digest import DigestItem
 from integration.core.matrix import (TRIGGER_WORDS, Step, Trigger, breach_triggers, due_warnings, manager_of,
                                     next_step, raised_priority, renotify_due)
 from integration.mappings.model import Mappings, Owner
 from integration.core.messages import customer_notice, escalation_message, warning_message
 from integration.core.sla.priority import Priority
-from integration.core.sla.ticket import Target, TargetStatus
+from integration.core.sla.ticket import State, Target, TargetStatus
 from integration.core.state import Action, TicketState
 
 
@@ -35,10 +36,10 @@ def plan_escalation(mappings: Mappings, ctx: Context, state: TicketState, custom
     step = next_step(mappings.escalation, state.level, breach_triggers(sla, now) + _signal_triggers(mappings, signal),
                      now)
     if step is not None:
-        _take_step(mappings, ctx, state, customer, step, plan, now)
+        _take_step(mappings, ctx, state, customer, step, plan, now, _late_by(sla))
     _warn(mappings, ctx, state, customer, sla, plan, now)
     if signal.kind == "tick":
-        _remind(mappings, ctx, state, customer, plan, now)
+        _remind(mappings, ctx, state, customer, plan, now, _late_by(sla))
     every = dt.timedelta(minutes=mappings.escalation.renotify_minutes)
     plan.renotify_at = renotify_due(record["steps"], state.status, every)
     return plan
@@ -62,7 +63,7 @@ def _acknowledge(record: dict, signal, now: dt.datetime) -> None:
             step["acknowledged_at"], step["acknowledged_by"] = now.isoformat(), signal.actor
 
 
-def _take_step(mappings, ctx, state, customer, step: Step, plan: Plan, now) -> None:
+def _take_step(mappings, ctx, state, customer, step: Step, plan: Plan, now, late_by: int) -> None:
     owner = step.owner
     plan.level = step.level
     plan.escalation["steps"].append({
@@ -74,7 +75,8 @@ def _take_step(mappings, ctx, state, customer, step: Step, plan: Plan, now) -> N
     message = escalation_message(ticket_id=state.id, url=ctx.ticket_url(state.id), subject=state.subject,
                                  organization=_org_name(customer), tier=state.tier, priority=state.priority,
                                  step=step)
-    plan.slack += _posts(state.id, f"L{step.level}", _targets(owner), message)
+    digest = _digest("step", ctx, state, customer, step.level, _why(step), late_by_seconds=late_by)
+    plan.slack += _posts(state.id, f"L{step.level}", _targets(owner), message, digest)
     tier = mappings.tiers[state.tier]
     if owner.customer_visible and tier.slack_channel and customer.slack_channel_id:
         notice = customer_notice(ticket_id=state.id, level=step.level, role=owner.role)
@@ -111,10 +113,13 @@ def _warn(mappings, ctx, state, customer, sla, plan: Plan, now) -> None:
         message = warning_message(ticket_id=state.id, url=ctx.ticket_url(state.id), subject=state.subject,
                                   organization=_org_name(customer), tier=state.tier, target=target.value,
                                   due=due, percent=percent, owner_role=mappings.escalation.owner(plan.level).role)
-        plan.slack += _posts(state.id, f"warn-{target.value}-{due}", _targets(manager), message)
+        why = f"{percent}% of the {target.value.replace('_', ' ')} target used, due {due}"
+        digest = _digest("warning", ctx, state, customer, plan.level, why, target=target.value,
+                         due_at=sla[target].due.isoformat())
+        plan.slack += _posts(state.id, f"warn-{target.value}-{due}", _targets(manager), message, digest)
 
 
-def _remind(mappings, ctx, state, customer, plan: Plan, now) -> None:
+def _remind(mappings, ctx, state, customer, plan: Plan, now, late_by: int) -> None:
     steps = plan.escalation["steps"]
     every = dt.timedelta(minutes=mappings.escalation.renotify_minutes)
     due = renotify_due(steps, state.status, every)
@@ -128,16 +133,33 @@ def _remind(mappings, ctx, state, customer, plan: Plan, now) -> None:
     message = escalation_message(ticket_id=state.id, url=ctx.ticket_url(state.id), subject=state.subject,
                                  organization=_org_name(customer), tier=state.tier, priority=state.priority,
                                  step=step, reminder=True)
-    plan.slack += _posts(state.id, f"L{last['level']}-remind-{last['reminders']}", _targets(owner), message)
+    digest = _digest("reminder", ctx, state, customer, step.level, _why(step), late_by_seconds=late_by)
+    plan.slack += _posts(state.id, f"L{last['level']}-remind-{last['reminders']}", _targets(owner), message, digest)
 
 
 def _targets(owner: Owner) -> tuple[str, ...]:
     return owner.slack_channel_ids + owner.slack_user_ids
 
 
-def _posts(ticket_id: int, key: str, channels: tuple[str, ...], message: dict) -> list[Action]:
-    return [Action("slack", "post_message", {"ticket_id": ticket_id, "channel": channel, **message},
+def _posts(ticket_id: int, key: str, channels: tuple[str, ...], message: dict,
+           digest: DigestItem | None = None) -> list[Action]:
+    extra = {"digest": digest.to_json()} if digest else {}
+    return [Action("slack", "post_message", {"ticket_id": ticket_id, "channel": channel, **message, **extra},
                    f"slack-{ticket_id}-{key}-{channel}") for channel in channels]
+
+
+def _digest(kind: str, ctx, state, customer, level: int, why: str, **extra) -> DigestItem:
+    return DigestItem(kind, state.id, level, state.subject, ctx.ticket_url(state.id), _org_name(customer), state.tier,
+                      state.priority, why, **extra)
+
+
+def _why(step: Step) -> str:
+    return "; ".join(f"{TRIGGER_WORDS[t.kind]} ({t.detail})" for t in step.triggers)
+
+
+def _late_by(sla: dict[Target, TargetStatus]) -> int:
+    overruns = [-s.remaining.total_seconds() for s in sla.values() if s.state is State.BREACHED]
+    return max(0, int(max(overruns, default=0)))
 
 
 def _org_name(customer: Customer) -> str:

@@ -27,10 +27,13 @@ def ticket_state(ticket: Ticket, now: dt.datetime) -> str:
     return "on track"
 
 
-def open_tickets(session: Session, mappings: Mappings, now: dt.datetime, limit: int = 200) -> list[dict]:
+def open_tickets(session: Session, mappings: Mappings, now: dt.datetime, limit: int = 200,
+                 only: tuple[int, ...] | None = None) -> list[dict]:
     # Nearest breach first; tickets without a running clock (paused, breached) after, newest level first.
-    rows = session.scalars(select(Ticket).where(Ticket.status.in_(OPEN))
-                           .order_by(Ticket.nearest_due_at.is_(None), Ticket.nearest_due_at, Ticket.level.desc(),
+    query = select(Ticket).where(Ticket.status.in_(OPEN))
+    if only is not None:  # a Slack digest's "and N more" link lists its tickets
+        query = query.where(Ticket.id.in_(only))
+    rows = session.scalars(query.order_by(Ticket.nearest_due_at.is_(None), Ticket.nearest_due_at, Ticket.level.desc(),
                                      Ticket.id).limit(limit)).all()
     names = {org.zendesk_id: org.name or str(org.zendesk_id) for org in mappings.organizations}
     return [{
@@ -82,8 +85,8 @@ def outbox_depth(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(OutboxAction).where(OutboxAction.status == "pending"))
 
 
-def dashboard(session: Session, mappings: Mappings, now: dt.datetime) -> dict:
-    return {"now": now.isoformat(), "open_tickets": open_tickets(session, mappings, now),
+def dashboard(session: Session, mappings: Mappings, now: dt.datetime, only: tuple[int, ...] | None = None) -> dict:
+    return {"now": now.isoformat(), "open_tickets": open_tickets(session, mappings, now, only=only),
             "compliance": compliance_this_month(session, now),
             "escalations": recent_escalations(session, mappings),
             "troubled_actions": troubled_actions(session, now), "outbox_depth": outbox_depth(session)}

@@ -12,7 +12,15 @@ blueprint = Blueprint("dashboard", __name__, template_folder="templates")
 def _data() -> dict:
     services = current_app.extensions["escalator.services"]
     with services.sessions() as session:
-        return dashboard(session, services.mappings.current, services.now())
+        return dashboard(session, services.mappings.current, services.now(), only=_only())
+
+
+def _only() -> tuple[int, ...] | None:
+    """?tickets=1,2,3 narrows the open tickets to those (a Slack digest links here); bad ids are ignored."""
+    raw = request.args.get("tickets")
+    if raw is None:
+        return None
+    return tuple(int(part) for part in raw.split(",") if part.strip().isdigit())[:500]
 
 
 @blueprint.get("/")

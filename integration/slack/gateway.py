@@ -14,7 +14,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from integration.config import Config
-from integration.storage.outbox import Claimed, Delivered, DryRun, Failed, RetryLater
+from integration.core.digest import DigestItem, digest_chunks, digest_message
+from integration.storage.outbox import Claimed, Deferred, Delivered, DryRun, Failed, RetryLater
 
 # Errors that retrying cannot fix: recorded as failed and shown by `escalator outbox`.
 PERMANENT = {"channel_not_found", "not_in_channel", "is_archived", "invalid_blocks", "invalid_auth",
@@ -59,10 +60,16 @@ class ChannelPacer:
             return 0.0
 
 
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
 class SlackGateway:
     def __init__(self, client: WebClient | None, pacer: ChannelPacer | None = None,
-                 response_hosts: tuple[str, ...] = ("https://hooks.slack.com/",)) -> None:
+                 response_hosts: tuple[str, ...] = ("https://hooks.slack.com/",), dashboard_url: str | None = None,
+                 now: Callable[[], dt.datetime] = _utcnow) -> None:
         self.client, self.pacer, self.response_hosts = client, pacer or ChannelPacer(), response_hosts
+        self.dashboard_url, self.now = dashboard_url, now
 
     def deliver(self, action: Claimed):
         if self.client is None:
@@ -72,19 +79,60 @@ class SlackGateway:
         if action.kind != "post_message":
             return Failed(f"unknown Slack action kind {action.kind!r}")
         payload = action.payload
+        if _stale(action, self.now()):
+            return Delivered(STALE)
         wait = self.pacer.wait_for(payload["channel"])
         if wait:
             return RetryLater("pacing: one message per second per channel", after=dt.timedelta(seconds=wait))
+        return self._post(payload["channel"], payload["text"], payload.get("blocks"), payload.get("thread_ts"))
+
+    def deliver_batch(self, actions: list[Claimed]) -> dict[int, object]:
+        """One round's Slack actions: per channel, several steps (or reminders) of one level become one digest.
+
+        A channel gets at most one message per round; whatever its pacing slot cannot take is Deferred
+        (not an attempt) and regrouped next round, so a storm drains as a few digests, not a message a second.
+        """
+        outcomes: dict[int, object] = {}
+        channels: dict[str, list[Claimed]] = {}
+        now = self.now()
+        for action in actions:
+            if self.client is None or action.kind != "post_message":
+                outcomes[action.id] = self.deliver(action)
+            elif _stale(action, now):
+                outcomes[action.id] = Delivered(STALE)
+            else:
+                channels.setdefault(action.payload["channel"], []).append(action)
+        for channel, rows in channels.items():
+            outcomes |= self._deliver_channel(channel, rows)
+        return outcomes
+
+    def _deliver_channel(self, channel: str, rows: list[Claimed]) -> dict[int, object]:
+        outcomes: dict[int, object] = {}
+        for unit in _units(rows):
+            wait = self.pacer.wait_for(channel)
+            if wait:
+                deferred = Deferred(dt.timedelta(seconds=wait), "pacing: one message per second per channel")
+                return outcomes | {row.id: deferred for row in rows if row.id not in outcomes}
+            if len(unit) == 1:
+                payload = unit[0].payload
+                outcome = self._post(channel, payload["text"], payload.get("blocks"), payload.get("thread_ts"))
+            else:
+                message = digest_message([DigestItem.from_json(r.payload["digest"]) for r in unit],
+                                         dashboard_url=self.dashboard_url)
+                outcome = self._post(channel, message["text"], message["blocks"], None, digest_of=len(unit))
+            outcomes |= {row.id: outcome for row in unit}
+        return outcomes
+
+    def _post(self, channel: str, text: str, blocks, thread_ts, digest_of: int = 0):
         try:
-            response = self.client.chat_postMessage(channel=payload["channel"], text=payload["text"],
-                                                    blocks=payload.get("blocks"),
-                                                    thread_ts=payload.get("thread_ts"),
+            response = self.client.chat_postMessage(channel=channel, text=text, blocks=blocks, thread_ts=thread_ts,
                                                     unfurl_links=False, unfurl_media=False)
         except SlackApiError as exc:
             return outcome_of_error(exc)
         except (OSError, TimeoutError) as exc:  # urllib's connection errors and timeouts
             return RetryLater(f"{exc.__class__.__name__}: {exc}")
-        return Delivered(f"posted to {payload['channel']} at ts {response.get('ts')}")
+        suffix = f" (digest of {digest_of} notifications)" if digest_of else ""
+        return Delivered(f"posted to {channel} at ts {response.get('ts')}{suffix}")
 
 
     def _respond(self, payload: dict):
@@ -104,6 +152,33 @@ class SlackGateway:
         return Delivered("answered through response_url")
 
 
+STALE = "dropped: already past due"  # a warning whose instant passed: the breach message says it better
+DIGESTED = ("step", "reminder")
+
+
+def _stale(action: Claimed, now: dt.datetime) -> bool:
+    digest = action.payload.get("digest")
+    return bool(digest) and DigestItem.from_json(digest).past_due(now)
+
+
+def _units(rows: list[Claimed]) -> list[list[Claimed]]:
+    """What to post, oldest first: a digest per (kind, level) with two or more rows, else each row alone."""
+    groups: dict[tuple, list[Claimed]] = {}
+    for row in sorted(rows, key=lambda r: r.id):
+        digest = row.payload.get("digest") or {}
+        key = (digest.get("kind"), digest.get("level")) if digest.get("kind") in DIGESTED else ("single", row.id)
+        groups.setdefault(key, []).append(row)
+    units: list[list[Claimed]] = []
+    for group in groups.values():
+        if len(group) == 1:
+            units.append(group)
+            continue
+        items = [(DigestItem.from_json(r.payload["digest"]), r) for r in group]
+        row_of = {id(item): row for item, row in items}
+        units += [[row_of[id(item)] for item in chunk] for chunk in digest_chunks([item for item, _ in items])]
+    return units
+
+
 def outcome_of_error(exc: SlackApiError):
     response = exc.response
     error = response.get("error") if hasattr(response, "get") else None
@@ -117,7 +192,8 @@ def outcome_of_error(exc: SlackApiError):
 def build_slack_gateway(config: Config) -> SlackGateway:
     if config.slack_dry_run:
         return SlackGateway(None)
-    return SlackGateway(build_slack_client(config), response_hosts=response_hosts(config))
+    return SlackGateway(build_slack_client(config), response_hosts=response_hosts(config),
+                        dashboard_url=config.public_url)
 
 
 def build_slack_client(config: Config) -> WebClient | None:

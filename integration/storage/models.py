@@ -112,7 +112,7 @@ class OutboxAction(Base):
     lane: Mapped[int] = mapped_column(Integer, default=2)  # 0 escalation steps, 1 SLA fields, 2 the rest
     payload: Mapped[dict] = mapped_column(JSON)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|done|failed|dry_run
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|done|failed|dry_run|dropped
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)

@@ -50,6 +50,8 @@ def load_ticket(session: Session, ticket_id: int) -> TicketState | None:
 def save_decision(session: Session, decision: Decision, *, inbox_id: int | None, now: dt.datetime) -> None:
     if decision.state is not None:
         _save_state(session, decision.state, now)
+        if decision.change:
+            drop_stale_warnings(session, decision.state, now)
     for action in decision.actions:
         enqueue(session, action, ticket_id=decision.state.id if decision.state else action.payload.get("ticket_id"),
                 now=now)
@@ -117,6 +119,31 @@ def _merge_into_queued(session: Session, action: Action, ticket_id: int, now: dt
     row.lane = min(row.lane, action.lane)
     row.next_attempt_at = min(row.next_attempt_at, now)
     return True
+
+
+def drop_stale_warnings(session: Session, state: TicketState, now: dt.datetime) -> int:
+    """Warnings still waiting to go out for a target now breached, or for a level since left, would only mislead."""
+    breached = {t for t, entry in state.sla.items() if entry.get("state") == "breached"}
+    if not breached and state.level <= 1:
+        return 0
+    rows = session.scalars(select(OutboxAction).where(
+        OutboxAction.target == "slack", OutboxAction.ticket_id == state.id, OutboxAction.status == "pending",
+        OutboxAction.lease_until.is_(None) | (OutboxAction.lease_until < now))
+        .with_for_update(skip_locked=True)).all()  # a row a worker is claiming right now is left to it
+    dropped = 0
+    for row in rows:
+        digest = (row.payload or {}).get("digest") or {}
+        if digest.get("kind") != "warning":
+            continue
+        if digest.get("target") in breached:
+            reason = f"dropped: the {digest['target'].replace('_', ' ')} target was breached before it was sent"
+        elif state.level > digest.get("level", state.level):
+            reason = f"dropped: the ticket moved to level {state.level} before it was sent"
+        else:
+            continue
+        row.status, row.done_at, row.last_error, row.lease_until = "dropped", now, reason, None
+        dropped += 1
+    return dropped
 
 
 def replace_timers(session: Session, state: TicketState, specs) -> None:
