@@ -140,7 +140,7 @@ def test_a_pacing_deferral_is_not_an_attempt(sessions, fake_slack):
     outcomes = slack.deliver_batch(actions)
     with sessions.begin() as session:
         for action in actions:
-            outbox.record(session, action.id, outcomes[action.id], NOW, dt.timedelta(minutes=5))
+            outbox.record(session, action, outcomes[action.id], NOW, dt.timedelta(minutes=5))
     with sessions() as session:
         rows = session.scalars(select(OutboxAction)).all()
     assert [(r.status, r.attempts, r.last_error, r.lease_until) for r in rows] == \
