@@ -10,8 +10,9 @@ import pytest
 
 from integration.mappings.loader import load_mappings
 from integration.reports import render_csv, render_html, render_json
-from integration.reports.compute import (Month, RatingRow, TicketRow, build, csat_stats, histogram, hmm,
-                                         latest_ratings, median, nearest_rank)
+from integration.reports.compute import build
+from integration.reports.figures import Month, RatingRow, TicketRow
+from integration.reports.stats import csat_stats, histogram, hmm, latest_ratings, median, nearest_rank
 from integration.reports.credits import TargetDelay, organization_credit
 from integration.reports.slack_post import report_actions
 

@@ -7,7 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from integration.mappings.model import Mappings
-from integration.reports.compute import Month, RatingRow, Report, TicketRow, build
+from integration.reports.compute import build
+from integration.reports.figures import Month, RatingRow, Report, TicketRow
 from integration.storage.models import CsatRating, Ticket
 
 

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from integration.storage.decisions import Ingestor, utcnow
 from integration.core.signals import Comment, TicketSignal
 from integration.storage.models import InboxEvent, Ticket, UtcDateTime
-from integration.zendesk.install import ZendeskApiError, ZendeskJson
+from integration.zendesk.json_api import ZendeskApiError, ZendeskJson
 from integration.zendesk.payloads import parse_time
 from integration.zendesk.snapshot import AGENT_ROLES
 
