@@ -14,6 +14,7 @@ from integration.core.customer_views import csat_prompt
 from integration.core.priority_rules import PriorityDecision, settle_priority
 from integration.core.signals import TicketSignal
 from integration.core.sla.ticket import State, Target, TargetStatus, compute_sla
+from integration.core.statuses import SOLVED_STATUSES
 from integration.core.state import Action, Decision, TicketState, TimerSpec
 from integration.core.zendesk_update import UPDATE_FIELDS, desired_update, fetch_action, merge_owner_fields
 
@@ -113,7 +114,7 @@ def _finish(mappings: Mappings, ctx: Context, before: TicketState | None, after:
 def _csat_prompt(mappings: Mappings, before: TicketState | None, after: TicketState,
                  customer: Customer) -> tuple[Action, ...]:
     """Customers with a Slack channel rate a ticket there when it becomes solved."""
-    solved_now = after.status == "solved" and (before is None or before.status not in ("solved", "closed"))
+    solved_now = after.status == "solved" and (before is None or before.status not in SOLVED_STATUSES)
     channel = customer.slack_channel_id
     if not solved_now or not channel or not mappings.tiers[after.tier].slack_channel:
         return ()

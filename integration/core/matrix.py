@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from integration.mappings.model import Escalation, Mappings, Owner
 from integration.core.sla.priority import Priority
 from integration.core.sla.ticket import State, Target, TargetStatus
+from integration.core.statuses import SOLVED_STATUSES
 
 TRIGGER_LEVELS = {"first_response_breached": 2, "resolution_breached": 3, "dissatisfied": 4, "executive": 5}
 TRIGGER_WORDS = {
@@ -20,7 +21,6 @@ TRIGGER_WORDS = {
     "dissatisfied": "customer dissatisfied",
     "executive": "executive complaint",
 }
-STOPPED = ("solved", "closed")
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def raised_priority(current: Priority, owner: Owner) -> Priority | None:
 
 def renotify_due(steps: list[dict], status: str, every: dt.timedelta) -> dt.datetime | None:
     """When the latest unacknowledged step should be re-notified (None: acknowledged, solved, or none)."""
-    if not steps or status in STOPPED or every <= dt.timedelta(0):
+    if not steps or status in SOLVED_STATUSES or every <= dt.timedelta(0):
         return None
     last = steps[-1]
     if last.get("acknowledged_at"):

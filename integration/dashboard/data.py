@@ -6,10 +6,11 @@ import datetime as dt
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from integration.core.compliance import percent
+from integration.core.statuses import OPEN_STATUSES
 from integration.mappings.model import Mappings
 from integration.storage.models import AuditEntry, OutboxAction, Ticket
 
-OPEN = ("new", "open", "pending", "hold")
 STUCK_AFTER = dt.timedelta(minutes=10)
 
 
@@ -29,7 +30,7 @@ def ticket_state(ticket: Ticket, now: dt.datetime) -> str:
 
 def open_tickets(session: Session, mappings: Mappings, now: dt.datetime, limit: int = 200) -> list[dict]:
     # Nearest breach first; tickets without a running clock (paused, breached) after, newest level first.
-    rows = session.scalars(select(Ticket).where(Ticket.status.in_(OPEN))
+    rows = session.scalars(select(Ticket).where(Ticket.status.in_(OPEN_STATUSES))
                            .order_by(Ticket.nearest_due_at.is_(None), Ticket.nearest_due_at, Ticket.level.desc(),
                                      Ticket.id).limit(limit)).all()
     names = {org.zendesk_id: org.name or str(org.zendesk_id) for org in mappings.organizations}
@@ -95,4 +96,5 @@ def _owner(mappings: Mappings, level: int) -> str:
 
 
 def _percent(met: int, decided: int) -> float | None:
-    return round(100.0 * met / decided, 1) if decided else None
+    value = percent(met, decided)
+    return None if value is None else float(value)  # JSON for the page; the value is already rounded

@@ -5,6 +5,7 @@ import math
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
+from integration.core.compliance import percent
 from integration.reports.figures import BUCKETS, LEVELS, CsatStats, RatingRow, TargetOutcome, TargetStats, TicketFigures
 
 
@@ -16,12 +17,6 @@ def target_stats(outcomes: list[TargetOutcome]) -> TargetStats:
                        compliance_pct=percent(met, met + breached), timed=len(times),
                        median_seconds=median(times), p90_seconds=nearest_rank(times, 90),
                        histogram=histogram(times))
-
-
-def percent(part: int, whole: int) -> Decimal | None:
-    if whole == 0:
-        return None
-    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
 def median(sorted_values: list[int]) -> int | None:
