@@ -1,7 +1,8 @@
 """The matrix rules, pure: levels only rise, may skip, fire once; warnings once per due; reminders."""
 import datetime as dt
+import shutil
 
-from integration.core.matrix import Trigger, due_warnings, next_step, renotify_due
+from integration.core.matrix import Trigger, due_warnings, manager_of, next_step, renotify_due
 from integration.mappings.loader import load_mappings
 from integration.core.sla.ticket import State, Target, TargetStatus
 
@@ -62,3 +63,20 @@ def test_reminders_until_acknowledged_or_solved():
     assert renotify_due([{**steps[0], "acknowledged_at": NOW.isoformat()}], "open", every) is None
     assert renotify_due(steps, "solved", every) is None
     assert renotify_due([], "open", every) is None
+
+
+def test_warnings_go_to_the_manager_level_below_it_and_to_the_next_level_above_it():
+    roles = [manager_of(ESCALATION, level).role for level in (1, 2, 3, 4, 5)]
+    assert roles == ["Support Manager", "Customer Success", "VP Customer Success", "CRO/CEO", "CRO/CEO"]
+
+
+def test_manager_level_from_the_file_picks_who_is_warned(tmp_path):
+    mappings = tmp_path / "mappings"
+    shutil.copytree("mappings", mappings)
+    text = (mappings / "escalation.yaml").read_text()
+    (mappings / "escalation.yaml").write_text(text.replace("manager_level: 2", "manager_level: 3"))
+    escalation = load_mappings(mappings).escalation
+
+    assert escalation.manager_level == 3
+    assert [manager_of(escalation, level).role for level in (1, 2, 3, 4)] == [
+        "Customer Success", "Customer Success", "VP Customer Success", "CRO/CEO"]

@@ -70,7 +70,9 @@ def due_warnings(sla: dict[Target, TargetStatus], warned: dict, now: dt.datetime
 
 
 def manager_of(escalation: Escalation, level: int) -> Owner:
-    return escalation.owner(min(level + 1, len(escalation.levels)))
+    """Who is warned about a ticket at `level`: the manager level while the ticket is below it, else the level
+    above its owner (the top level warns itself)."""
+    return escalation.owner(min(max(escalation.manager_level, level + 1), len(escalation.levels)))
 
 
 def raised_priority(current: Priority, owner: Owner) -> Priority | None:
