@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from integration.mappings.model import Escalation, Mappings, Owner
+from integration.mappings.model import Escalation, Owner
 from integration.core.sla.priority import Priority
 from integration.core.sla.ticket import State, Target, TargetStatus
 from integration.core.statuses import SOLVED_STATUSES
@@ -103,7 +103,3 @@ def _words(delta: dt.timedelta) -> str:
     parts = [f"{days}d"] * bool(days) + [f"{hours}h"] * bool(hours) + [f"{minutes:02d}m" if hours or days else f"{minutes}m"]
     return "".join(parts)
 
-
-def ticket_url(mappings: Mappings, subdomain: str | None, ticket_id: int) -> str:
-    host = f"{subdomain}.zendesk.com" if subdomain else "zendesk.example"
-    return f"https://{host}/agent/tickets/{ticket_id}"

@@ -49,7 +49,7 @@ class Ticket(Base):
     priority: Mapped[str | None] = mapped_column(String(16))
     priority_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
-    history: Mapped[list] = mapped_column(JSON, default=list)  # the clock's input, see integration.tickets
+    history: Mapped[list] = mapped_column(JSON, default=list)  # the clock's input, see integration.core.history
     sla: Mapped[dict] = mapped_column(JSON, default=dict)  # the clock's last output, per target
     written: Mapped[dict] = mapped_column(JSON, default=dict)  # what we last asked Zendesk to hold
     level: Mapped[int] = mapped_column(Integer, default=1, index=True)

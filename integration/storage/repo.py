@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -115,10 +115,6 @@ def replace_timers(session: Session, state: TicketState, specs) -> None:
             if timer.due_at != spec.due_at:
                 timer.fired_at = None  # a new due time is a new promise: it fires again
             timer.due_at, timer.ticket_version = spec.due_at, state.version
-
-
-def delete_ticket_timers(session: Session, ticket_id: int) -> None:
-    session.execute(delete(Timer).where(Timer.ticket_id == ticket_id))
 
 
 def _jsonable(value):
