@@ -2,6 +2,8 @@
 import datetime as dt
 import shutil
 
+import pytest
+
 from integration.core.matrix import Trigger, due_warnings, manager_of, next_step, renotify_due
 from integration.mappings.loader import load_mappings
 from integration.core.sla.ticket import State, Target, TargetStatus
@@ -80,3 +82,21 @@ def test_manager_level_from_the_file_picks_who_is_warned(tmp_path):
     assert escalation.manager_level == 3
     assert [manager_of(escalation, level).role for level in (1, 2, 3, 4)] == [
         "Customer Success", "Customer Success", "VP Customer Success", "CRO/CEO"]
+
+
+def test_a_reset_lowers_the_level_forgets_the_steps_above_and_is_audited():
+    from integration.core.reset import ResetRefused, reset_level
+    from integration.core.state import TicketState
+
+    steps = [{"level": 2, "at": NOW.isoformat()}, {"level": 5, "at": NOW.isoformat()}]
+    state = TicketState(id=7, created_at=NOW, level=5, version=3, escalation={"steps": steps, "warned": {"x": "y"}})
+    decision = reset_level(state, 2, "tagged by mistake")
+
+    after = decision.state
+    assert (after.level, after.version) == (2, 4)
+    assert after.escalation == {"steps": steps[:1], "warned": {"x": "y"}}
+    assert decision.change == {"level": [5, 2]} and decision.detail == "reset by an admin: tagged by mistake"
+    assert decision.timers is None and decision.actions == ()
+    for level in (5, 6):
+        with pytest.raises(ResetRefused, match="reset only lowers it"):
+            reset_level(state, level, "x")

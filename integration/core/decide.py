@@ -35,7 +35,7 @@ def decide(mappings: Mappings, state: TicketState | None, signal: TicketSignal, 
     applied = apply_signal(base, signal, signal.at or now)
     customer = match_customer(mappings, organization_id=applied.organization_id,
                               requester_email=applied.requester_email)
-    priority = _settle(mappings, applied, customer)
+    priority = settle(mappings, applied, customer)
     applied = _with_policy(applied, signal.at or now, customer.tier, priority)
     sla = compute_sla(rows.to_clock_history(mappings, customer, applied.created_at, list(applied.history)),
                       now, mappings.escalation.warning_ratio)
@@ -70,7 +70,7 @@ def _snapshot_fields(signal: TicketSignal) -> dict:
     return changes
 
 
-def _settle(mappings: Mappings, state: TicketState, customer: Customer) -> PriorityDecision:
+def settle(mappings: Mappings, state: TicketState, customer: Customer) -> PriorityDecision:
     vips = customer.organization.vip_requesters if customer.organization else ()
     return settle_priority(mappings.priority, zendesk_priority=state.zendesk_priority, subject=state.subject,
                            description=state.description, requester_email=state.requester_email,
