@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from integration.core.escalation_record import EscalationRecord
 from integration.mappings.model import Escalation, Owner
 from integration.core.sla.priority import Priority
 from integration.core.sla.ticket import State, Target, TargetStatus
@@ -59,12 +60,12 @@ def next_step(escalation: Escalation, level: int, triggers: list[Trigger], now: 
     return Step(new_level, escalation.owner(new_level), tuple(wanted), now)
 
 
-def due_warnings(sla: dict[Target, TargetStatus], warned: dict, now: dt.datetime) -> list[Target]:
-    """Targets whose warning instant has passed for a promise we have not warned about yet."""
+def due_warnings(sla: dict[Target, TargetStatus], record: EscalationRecord, now: dt.datetime) -> list[Target]:
+    """Targets whose warning instant has passed for a promise (a due instant) we have not warned about yet."""
     result = []
     for target, status in sla.items():
         if status.state is State.RUNNING and status.warning and status.warning <= now < status.due:
-            if warned.get(target.value) != _utc(status.due):
+            if not record.warned_about(target, status.due):
                 result.append(target)
     return result
 
@@ -80,14 +81,14 @@ def raised_priority(current: Priority, owner: Owner) -> Priority | None:
     return wanted if wanted is not None and wanted.rank > current.rank else None
 
 
-def renotify_due(steps: list[dict], status: str, every: dt.timedelta) -> dt.datetime | None:
+def renotify_due(record: EscalationRecord, status: str, every: dt.timedelta) -> dt.datetime | None:
     """When the latest unacknowledged step should be re-notified (None: acknowledged, solved, or none)."""
-    if not steps or status in SOLVED_STATUSES or every <= dt.timedelta(0):
+    last = record.last_step
+    if last is None or status in SOLVED_STATUSES or every <= dt.timedelta(0):
         return None
-    last = steps[-1]
-    if last.get("acknowledged_at"):
+    if last.acknowledged_at is not None:
         return None
-    return dt.datetime.fromisoformat(last["notified_at"]) + every
+    return last.notified_at + every
 
 
 def _utc(instant: dt.datetime) -> str:

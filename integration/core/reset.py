@@ -16,6 +16,5 @@ def reset_level(state: TicketState, level: int, reason: str) -> Decision:
         raise ResetRefused(f"level {level} is not a level (1 or more)")
     if level >= state.level:
         raise ResetRefused(f"ticket {state.id} is at level {state.level}; reset only lowers it")
-    steps = [step for step in state.escalation.get("steps", []) if step["level"] <= level]
-    after = replace(state, level=level, escalation={**state.escalation, "steps": steps}, version=state.version + 1)
+    after = replace(state, level=level, escalation=state.escalation.up_to(level), version=state.version + 1)
     return Decision("applied", f"reset by an admin: {reason}", state=after, change={"level": [state.level, level]})

@@ -4,6 +4,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from integration.core.escalation_record import EscalationRecord
+
 
 @dataclass(frozen=True)
 class TicketState:
@@ -23,7 +25,7 @@ class TicketState:
     written: dict = field(default_factory=dict)  # custom field values we last asked Zendesk to hold
     tags: tuple[str, ...] = ()
     level: int = 1
-    escalation: dict = field(default_factory=dict)  # {"steps": [...], "warned": {target: due}}
+    escalation: EscalationRecord = EscalationRecord()
     version: int = 0
     mappings_fingerprint: str = ""
     observed_at: dt.datetime | None = None  # time of the newest event whose field snapshot we applied

@@ -30,8 +30,7 @@ from integration.reports.stats import csat_stats, escalation_counts, latest_rati
 
 
 def ticket_figures(mappings: Mappings, row: TicketRow, as_of: dt.datetime) -> TicketFigures:
-    levels = tuple(int(step["level"]) for step in (row.escalation or {}).get("steps", [])
-                   if parse_iso(step["at"]) <= as_of)
+    levels = tuple(step.level for step in row.escalation.steps if step.at <= as_of)
     outcomes = _replayed(mappings, row, as_of)
     recomputed = outcomes is not None
     if outcomes is None:

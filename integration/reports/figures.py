@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from integration.core.escalation_record import EscalationRecord
 from integration.reports.credits import OrgCredit
 
 UTC = dt.timezone.utc
@@ -59,7 +60,7 @@ class TicketRow:
     requester_email: str | None = None
     history: tuple[dict, ...] = ()
     sla: dict = field(default_factory=dict)
-    escalation: dict = field(default_factory=dict)
+    escalation: EscalationRecord = EscalationRecord()
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from integration.core.escalation_record import EscalationRecord
 from integration.mappings.model import Mappings
 from integration.reports.compute import build
 from integration.reports.figures import Month, RatingRow, Report, TicketRow
@@ -18,7 +19,7 @@ def month_tickets(session: Session, month: Month, organization_id: int | None = 
         query = query.where(Ticket.organization_id == organization_id)
     return [TicketRow(id=t.id, organization_id=t.organization_id, created_at=t.created_at, tier=t.tier,
                       priority=t.priority, status=t.status, requester_email=t.requester_email,
-                      history=tuple(t.history or ()), sla=dict(t.sla or {}), escalation=dict(t.escalation or {}))
+                      history=tuple(t.history or ()), sla=dict(t.sla or {}), escalation=EscalationRecord.from_json(t.escalation))
             for t in session.scalars(query.order_by(Ticket.created_at, Ticket.id))]
 
 

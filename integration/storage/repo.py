@@ -9,11 +9,12 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from integration.core.escalation_record import EscalationRecord
 from integration.core.state import Action, Decision, TicketState
 from integration.storage.models import AuditEntry, CsatRating, InboxEvent, OutboxAction, Ticket, Timer
 
 STATE_COLUMNS = ("organization_id", "requester_email", "subject", "description", "status", "zendesk_priority", "tier",
-                 "priority", "priority_reason", "created_at", "sla", "written", "level", "escalation", "version",
+                 "priority", "priority_reason", "created_at", "sla", "written", "level", "version",
                  "mappings_fingerprint", "observed_at")
 
 
@@ -43,7 +44,8 @@ def load_ticket(session: Session, ticket_id: int) -> TicketState | None:
         return None
     session.info.setdefault("escalator.tickets", {})[ticket_id] = row  # the identity map holds it only weakly
     values = {name: getattr(row, name) for name in STATE_COLUMNS}
-    return TicketState(id=row.id, history=tuple(row.history), tags=tuple(row.tags), **values)
+    return TicketState(id=row.id, history=tuple(row.history), tags=tuple(row.tags),
+                       escalation=EscalationRecord.from_json(row.escalation), **values)
 
 
 def save_decision(session: Session, decision: Decision, *, inbox_id: int | None, now: dt.datetime) -> None:
@@ -71,6 +73,7 @@ def _save_state(session: Session, state: TicketState, now: dt.datetime) -> None:
     for name in STATE_COLUMNS:
         setattr(row, name, getattr(state, name))
     row.history, row.tags, row.updated_at = list(state.history), list(state.tags), now
+    row.escalation = state.escalation.to_json()
     first, resolution = state.sla.get("first_response", {}), state.sla.get("resolution", {})
     row.first_response_state, row.resolution_state = first.get("state"), resolution.get("state")
     running = [entry["due"] for entry in (first, resolution) if entry.get("state") == "running" and entry.get("due")]
@@ -118,6 +121,8 @@ def replace_timers(session: Session, state: TicketState, specs) -> None:
 
 
 def _jsonable(value):
+    if hasattr(value, "to_json"):
+        return _jsonable(value.to_json())
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
