@@ -13,6 +13,7 @@ from integration.core.notes import sla_note
 from integration.core.customer_views import csat_prompt
 from integration.core.priority_rules import PriorityDecision, settle_priority
 from integration.core.signals import TicketSignal
+from integration.core.sla_summary import SlaSummary
 from integration.core.sla.ticket import State, Target, TargetStatus, compute_sla
 from integration.core.statuses import SOLVED_STATUSES
 from integration.core.state import Action, Decision, TicketState, TimerSpec
@@ -90,7 +91,7 @@ def _with_policy(state: TicketState, at: dt.datetime, tier: str, decision: Prior
 
 def _finish(mappings: Mappings, ctx: Context, before: TicketState | None, after: TicketState, customer: Customer,
             sla: dict[Target, TargetStatus], signal: TicketSignal, now: dt.datetime) -> Decision:
-    after = replace(after, sla=sla_summary(sla), mappings_fingerprint=mappings.fingerprint)
+    after = replace(after, sla=SlaSummary.of(sla), mappings_fingerprint=mappings.fingerprint)
     plan = plan_escalation(mappings, ctx, after, customer, sla, signal, now)
     after = replace(after, level=plan.level, escalation=plan.escalation)
     update = merge_owner_fields(desired_update(mappings, after, sla), plan.zendesk, mappings)
@@ -123,26 +124,14 @@ def _csat_prompt(mappings: Mappings, before: TicketState | None, after: TicketSt
                    f"csat-prompt-{after.id}-v{after.version}"),)
 
 
-def sla_summary(sla: dict[Target, TargetStatus]) -> dict:
-    return {target.value: {
-        "state": status.state.value,
-        "due": rows.iso(status.due) if status.due else None,
-        "warning": rows.iso(status.warning) if status.warning else None,
-        "elapsed_seconds": int(status.elapsed.total_seconds()),
-        "target_seconds": int(status.target_length.total_seconds()),
-        "breached_at": rows.iso(status.breached_at) if status.breached_at else None,
-    } for target, status in sla.items()}
-
-
 def _noted_values(state: TicketState) -> dict:
-    sla = state.sla
-    resolution = sla.get("resolution", {})
+    first, resolution = state.sla.first_response, state.sla.resolution
     return {
         "tier": state.tier,
         "priority": state.priority,
-        "first_response_due": sla.get("first_response", {}).get("due"),
-        "resolution_due": resolution.get("due"),
-        "resolution_paused": resolution.get("state") == State.PAUSED.value,
+        "first_response_due": rows.iso(first.due) if first.due else None,
+        "resolution_due": rows.iso(resolution.due) if resolution.due else None,
+        "resolution_paused": resolution.state == State.PAUSED.value,
     }
 
 

@@ -5,7 +5,6 @@ import datetime as dt
 
 from integration.core.customers import match_customer
 from integration.core.decide import apply_signal, decide, settle
-from integration.core.history import parse_iso
 from integration.core.signals import TicketSignal
 from integration.core.sla.ticket import Target
 from integration.core.state import TicketState
@@ -24,10 +23,6 @@ def iso_utc(instant: dt.datetime | None) -> str | None:
     if instant is None:
         return None
     return instant.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _iso_utc(stored: str | None) -> str | None:
-    return iso_utc(parse_iso(stored)) if stored else None
 
 
 def explain_ticket(
@@ -52,7 +47,7 @@ def explain_ticket(
     decision = settle(mappings, read, customer)
     tier = mappings.tiers[state.tier]
     calendar_name = tier.calendar_for(decision.priority)
-    first, resolution = state.sla[Target.FIRST_RESPONSE.value], state.sla[Target.RESOLUTION.value]
+    first, resolution = state.sla[Target.FIRST_RESPONSE], state.sla[Target.RESOLUTION]
     return {
         "organization": _organization(customer),
         "tier": state.tier,
@@ -66,13 +61,13 @@ def explain_ticket(
         "created_at": iso_utc(created_at),
         "first_response_target": tier.first_response[decision.priority].text,
         "resolution_target": tier.resolution[decision.priority].text,
-        "first_response_due": _iso_utc(first["due"]),
-        "resolution_due": _iso_utc(resolution["due"]),
-        "first_response_warning": _iso_utc(first["warning"]),
-        "resolution_warning": _iso_utc(resolution["warning"]),
+        "first_response_due": iso_utc(first.due),
+        "resolution_due": iso_utc(resolution.due),
+        "first_response_warning": iso_utc(first.warning),
+        "resolution_warning": iso_utc(resolution.warning),
         "warning_ratio": mappings.escalation.warning_ratio,
-        "state_now": {"now": iso_utc(now), "first_response": first["state"], "resolution": resolution["state"]},
-        "escalation_path": _escalation_path(mappings, first["due"], resolution["due"]),
+        "state_now": {"now": iso_utc(now), "first_response": first.state, "resolution": resolution.state},
+        "escalation_path": _escalation_path(mappings, first.due, resolution.due),
         "mappings_fingerprint": mappings.fingerprint,
     }
 
@@ -96,7 +91,7 @@ def _holidays(customer) -> dict:
 
 
 def _escalation_path(mappings: Mappings, first_due, resolution_due) -> list[dict]:
-    at = {2: _iso_utc(first_due), 3: _iso_utc(resolution_due)}
+    at = {2: iso_utc(first_due), 3: iso_utc(resolution_due)}
     path = []
     for owner in mappings.escalation.levels:
         path.append({

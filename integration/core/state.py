@@ -5,6 +5,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from integration.core.escalation_record import EscalationRecord
+from integration.core.sla_summary import SlaSummary
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class TicketState:
     priority: str | None = None
     priority_reason: str = ""
     history: tuple[dict, ...] = ()
-    sla: dict = field(default_factory=dict)  # per target: state, due, warning, elapsed, remaining
+    sla: SlaSummary = SlaSummary()
     written: dict = field(default_factory=dict)  # custom field values we last asked Zendesk to hold
     tags: tuple[str, ...] = ()
     level: int = 1

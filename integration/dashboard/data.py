@@ -7,6 +7,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from integration.core.compliance import percent
+from integration.core.sla_summary import SlaSummary
 from integration.core.statuses import OPEN_STATUSES
 from integration.mappings.model import Mappings
 from integration.storage.models import AuditEntry, OutboxAction, Ticket
@@ -16,12 +17,12 @@ STUCK_AFTER = dt.timedelta(minutes=10)
 
 def ticket_state(ticket: Ticket, now: dt.datetime) -> str:
     """on track | warning | breached | paused, as agents think of it."""
-    sla = ticket.sla or {}
-    states = [sla.get(t, {}).get("state") for t in ("first_response", "resolution")]
+    sla = SlaSummary.from_json(ticket.sla)
+    states = [sla.first_response.state, sla.resolution.state]
     if "breached" in states:
         return "breached"
-    running = [sla[t] for t in ("first_response", "resolution") if sla.get(t, {}).get("state") == "running"]
-    if any(entry.get("warning") and dt.datetime.fromisoformat(entry["warning"]) <= now for entry in running):
+    running = [entry for entry in (sla.first_response, sla.resolution) if entry.state == "running"]
+    if any(entry.warning and entry.warning <= now for entry in running):
         return "warning"
     if not running and "paused" in states:
         return "paused"

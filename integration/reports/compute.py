@@ -21,7 +21,8 @@ from __future__ import annotations
 import datetime as dt
 
 from integration.core.customers import match_customer
-from integration.core.history import parse_iso, to_clock_history
+from integration.core.history import to_clock_history
+from integration.core.sla_summary import TargetSummary
 from integration.core.sla.ticket import State, Target, compute_sla
 from integration.mappings.model import Mappings
 from integration.reports.credits import TargetDelay, organization_credit
@@ -34,7 +35,7 @@ def ticket_figures(mappings: Mappings, row: TicketRow, as_of: dt.datetime) -> Ti
     outcomes = _replayed(mappings, row, as_of)
     recomputed = outcomes is not None
     if outcomes is None:
-        outcomes = {target: _stored(row.sla.get(target.value, {})) for target in Target}
+        outcomes = {target: _stored(row.sla[target]) for target in Target}
     return TicketFigures(id=row.id, organization_id=row.organization_id, tier=row.tier or "(unknown)",
                          priority=row.priority, status=row.status, created_at=row.created_at,
                          first_response=outcomes[Target.FIRST_RESPONSE], resolution=outcomes[Target.RESOLUTION],
@@ -60,13 +61,11 @@ def _replayed(mappings: Mappings, row: TicketRow, as_of: dt.datetime) -> dict[Ta
     return outcomes
 
 
-def _stored(entry: dict) -> TargetOutcome:
+def _stored(entry: TargetSummary) -> TargetOutcome:
     """The last decision's summary. Met means stopped; whether a breached clock stopped is unknown (untimed)."""
-    state = entry.get("state")
+    state = entry.state
     return TargetOutcome(state=state if state in ("met", "breached") else "open", stopped=state == "met",
-                         elapsed_seconds=int(entry.get("elapsed_seconds") or 0),
-                         target_seconds=int(entry.get("target_seconds") or 0),
-                         due=parse_iso(entry["due"]) if entry.get("due") else None)
+                         elapsed_seconds=entry.elapsed_seconds, target_seconds=entry.target_seconds, due=entry.due)
 
 
 def build(mappings: Mappings, month: Month, tickets: list[TicketRow], ratings: list[RatingRow],

@@ -4,10 +4,11 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from integration.core.escalation_record import EscalationRecord
+from integration.core.sla_summary import SlaSummary
 from integration.reports.credits import OrgCredit
 
 UTC = dt.timezone.utc
@@ -59,7 +60,7 @@ class TicketRow:
     status: str = "new"
     requester_email: str | None = None
     history: tuple[dict, ...] = ()
-    sla: dict = field(default_factory=dict)
+    sla: SlaSummary = SlaSummary()
     escalation: EscalationRecord = EscalationRecord()
 
 

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from integration.core.context import Context
 from integration.slack.binding import Binding, can_see
 from integration.core.customer_views import TicketView
+from integration.core.sla_summary import SlaSummary
 from integration.core.statuses import OPEN_STATUSES
 from integration.storage.models import Ticket, Timer
 
@@ -31,5 +32,5 @@ def pending_timers(session: Session, ticket_id: int) -> list[tuple[str, str]]:
 
 def view_of(ticket: Ticket, ctx: Context) -> TicketView:
     return TicketView(id=ticket.id, subject=ticket.subject, status=ticket.status, tier=ticket.tier,
-                      priority=ticket.priority, level=ticket.level, sla=ticket.sla or {},
+                      priority=ticket.priority, level=ticket.level, sla=SlaSummary.from_json(ticket.sla),
                       url=ctx.ticket_url(ticket.id))

@@ -10,11 +10,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from integration.core.escalation_record import EscalationRecord
+from integration.core.sla_summary import SlaSummary
 from integration.core.state import Action, Decision, TicketState
 from integration.storage.models import AuditEntry, CsatRating, InboxEvent, OutboxAction, Ticket, Timer
 
 STATE_COLUMNS = ("organization_id", "requester_email", "subject", "description", "status", "zendesk_priority", "tier",
-                 "priority", "priority_reason", "created_at", "sla", "written", "level", "version",
+                 "priority", "priority_reason", "created_at", "written", "level", "version",
                  "mappings_fingerprint", "observed_at")
 
 
@@ -45,7 +46,8 @@ def load_ticket(session: Session, ticket_id: int) -> TicketState | None:
     session.info.setdefault("escalator.tickets", {})[ticket_id] = row  # the identity map holds it only weakly
     values = {name: getattr(row, name) for name in STATE_COLUMNS}
     return TicketState(id=row.id, history=tuple(row.history), tags=tuple(row.tags),
-                       escalation=EscalationRecord.from_json(row.escalation), **values)
+                       sla=SlaSummary.from_json(row.sla), escalation=EscalationRecord.from_json(row.escalation),
+                       **values)
 
 
 def save_decision(session: Session, decision: Decision, *, inbox_id: int | None, now: dt.datetime) -> None:
@@ -73,11 +75,9 @@ def _save_state(session: Session, state: TicketState, now: dt.datetime) -> None:
     for name in STATE_COLUMNS:
         setattr(row, name, getattr(state, name))
     row.history, row.tags, row.updated_at = list(state.history), list(state.tags), now
-    row.escalation = state.escalation.to_json()
-    first, resolution = state.sla.get("first_response", {}), state.sla.get("resolution", {})
-    row.first_response_state, row.resolution_state = first.get("state"), resolution.get("state")
-    running = [entry["due"] for entry in (first, resolution) if entry.get("state") == "running" and entry.get("due")]
-    row.nearest_due_at = min(dt.datetime.fromisoformat(d) for d in running) if running else None
+    row.sla, row.escalation = state.sla.to_json(), state.escalation.to_json()
+    row.first_response_state, row.resolution_state = state.sla.first_response.state, state.sla.resolution.state
+    row.nearest_due_at = state.sla.nearest_due()
 
 
 def record_rating(session: Session, state: TicketState, signal, now: dt.datetime) -> None:
