@@ -5,6 +5,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from integration.core.escalation_record import EscalationRecord
+from integration.core.history import HistoryRow
 from integration.core.sla_summary import SlaSummary
 
 
@@ -21,7 +22,7 @@ class TicketState:
     tier: str | None = None
     priority: str | None = None
     priority_reason: str = ""
-    history: tuple[dict, ...] = ()
+    history: tuple[HistoryRow, ...] = ()
     sla: SlaSummary = SlaSummary()
     written: dict = field(default_factory=dict)  # custom field values we last asked Zendesk to hold
     tags: tuple[str, ...] = ()

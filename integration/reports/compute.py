@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 
 from integration.core.customers import match_customer
-from integration.core.history import to_clock_history
+from integration.core.history import PolicyRow, to_clock_history
 from integration.core.sla_summary import TargetSummary
 from integration.core.sla.ticket import State, Target, compute_sla
 from integration.mappings.model import Mappings
@@ -43,7 +43,7 @@ def ticket_figures(mappings: Mappings, row: TicketRow, as_of: dt.datetime) -> Ti
 
 
 def _replayed(mappings: Mappings, row: TicketRow, as_of: dt.datetime) -> dict[Target, TargetOutcome] | None:
-    if not any(r.get("kind") == "policy" for r in row.history):
+    if not any(isinstance(r, PolicyRow) for r in row.history):
         return None
     customer = match_customer(mappings, organization_id=row.organization_id, requester_email=row.requester_email)
     try:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from integration.core.escalation_record import EscalationRecord
+from integration.core.history import HistoryRow
 from integration.core.sla_summary import SlaSummary
 from integration.reports.credits import OrgCredit
 
@@ -59,7 +60,7 @@ class TicketRow:
     priority: str | None = None
     status: str = "new"
     requester_email: str | None = None
-    history: tuple[dict, ...] = ()
+    history: tuple[HistoryRow, ...] = ()
     sla: SlaSummary = SlaSummary()
     escalation: EscalationRecord = EscalationRecord()
 

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from integration.core.escalation_record import EscalationRecord
+from integration.core.history import row_from_json, row_to_json
 from integration.core.sla_summary import SlaSummary
 from integration.core.state import Action, Decision, TicketState
 from integration.storage.models import AuditEntry, CsatRating, InboxEvent, OutboxAction, Ticket, Timer
@@ -45,7 +46,7 @@ def load_ticket(session: Session, ticket_id: int) -> TicketState | None:
         return None
     session.info.setdefault("escalator.tickets", {})[ticket_id] = row  # the identity map holds it only weakly
     values = {name: getattr(row, name) for name in STATE_COLUMNS}
-    return TicketState(id=row.id, history=tuple(row.history), tags=tuple(row.tags),
+    return TicketState(id=row.id, history=tuple(row_from_json(r) for r in row.history), tags=tuple(row.tags),
                        sla=SlaSummary.from_json(row.sla), escalation=EscalationRecord.from_json(row.escalation),
                        **values)
 
@@ -74,7 +75,7 @@ def _save_state(session: Session, state: TicketState, now: dt.datetime) -> None:
         session.add(row)
     for name in STATE_COLUMNS:
         setattr(row, name, getattr(state, name))
-    row.history, row.tags, row.updated_at = list(state.history), list(state.tags), now
+    row.history, row.tags, row.updated_at = [row_to_json(r) for r in state.history], list(state.tags), now
     row.sla, row.escalation = state.sla.to_json(), state.escalation.to_json()
     row.first_response_state, row.resolution_state = state.sla.first_response.state, state.sla.resolution.state
     row.nearest_due_at = state.sla.nearest_due()
