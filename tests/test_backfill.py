@@ -17,7 +17,7 @@ from integration.services import build_services
 from integration.storage.models import InboxEvent, Ticket
 from integration.zendesk.backfill import Backfill, ProgressStore, signal_from_export
 from integration.zendesk.client import build_zenpy
-from integration.zendesk.install import ZendeskJson
+from integration.zendesk.json_api import ZendeskJson
 from integration.zendesk.snapshot import read_snapshot
 from tests.fakes.zendesk import fake_zendesk  # noqa: F401  (pytest fixture)
 from tests.harness import mappings_for_tests

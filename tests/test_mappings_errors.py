@@ -226,6 +226,10 @@ CASES = {
         "mappings/escalation.yaml:{line} warning_ratio: 80 is not a warning ratio "
         "(a number between 0 and 1, exclusive, like 0.8 for 80%)",
     ),
+    "manager level at the agents' level": Case(
+        "escalation.yaml", "manager_level: 2", "manager_level: 1",
+        "mappings/escalation.yaml:{line} manager_level: expected a level above the agents' (2, 3, …), got 1",
+    ),
     "bad slack channel id": Case(
         "organizations.yaml", "slack_channel_id: C05NWLOGIST", "slack_channel_id: '#northwind'",
         "mappings/organizations.yaml:{line} organizations[0].slack_channel_id: '#northwind' is not a Slack channel id "

@@ -8,10 +8,12 @@ from decimal import Decimal
 
 import pytest
 
+from integration.core.sla_summary import SlaSummary
 from integration.mappings.loader import load_mappings
 from integration.reports import render_csv, render_html, render_json
-from integration.reports.compute import (Month, RatingRow, TicketRow, build, csat_stats, histogram, hmm,
-                                         latest_ratings, median, nearest_rank)
+from integration.reports.compute import build
+from integration.reports.figures import Month, RatingRow, TicketRow
+from integration.reports.stats import csat_stats, histogram, hmm, latest_ratings, median, nearest_rank
 from integration.reports.credits import TargetDelay, organization_credit
 from integration.reports.slack_post import report_actions
 
@@ -102,7 +104,8 @@ def test_each_persons_latest_slack_rating_and_each_tickets_latest_zendesk_rating
 def test_a_ticket_without_history_falls_back_to_its_stored_summary():
     stored = {"first_response": {"state": "breached", "elapsed_seconds": 9000, "target_seconds": 900},
               "resolution": {"state": "met", "elapsed_seconds": 3600, "target_seconds": 7200}}
-    row = TicketRow(id=5, organization_id=NORTHWIND, created_at=CREATED, tier="enterprise", sla=stored)
+    row = TicketRow(id=5, organization_id=NORTHWIND, created_at=CREATED, tier="enterprise",
+                    sla=SlaSummary.from_json(stored))
     report = build(SHIPPED, Month(2026, 3), [row], [], AS_OF)
     (ticket,) = report.tickets
     assert not ticket.recomputed

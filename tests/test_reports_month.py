@@ -27,7 +27,7 @@ import pytest
 from sqlalchemy import func, select
 
 from integration.config import Config
-from integration.reports.compute import Month
+from integration.reports.figures import Month
 from integration.reports.queries import load_report
 from integration.services import build_services
 from integration.core.signals import Comment, TicketSignal

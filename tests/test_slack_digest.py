@@ -11,6 +11,7 @@ from integration.core.messages import ACK_ALL_ACTION, escalation_message, warnin
 from integration.core.state import Action, Decision, TicketState
 from integration.mappings.loader import load_mappings
 from integration.slack.gateway import ChannelPacer, SlackGateway
+from integration.core.sla_summary import SlaSummary, TargetSummary
 from integration.storage import outbox
 from integration.storage.db import make_engine, make_sessions
 from integration.storage.models import OutboxAction, Ticket
@@ -149,7 +150,7 @@ def test_a_pacing_deferral_is_not_an_attempt(sessions, fake_slack):
 
 
 def breached_state(level=2, first="breached"):
-    sla = {"first_response": {"state": first}, "resolution": {"state": "running"}}
+    sla = SlaSummary(first_response=TargetSummary(first), resolution=TargetSummary("running"))
     return TicketState(id=7, created_at=NOW, tier="enterprise", priority="high", level=level, sla=sla)
 
 

@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from integration.cli.zendesk import zendesk
 from integration.mappings.loader import load_mappings
-from integration.zendesk.install import TRIGGER_TEMPLATE, InstallError, set_field_ids, trigger_body
+from integration.zendesk.install_files import InstallError, set_field_ids
+from integration.zendesk.install_specs import TRIGGER_TEMPLATE, trigger_body
 from tests.fakes.zendesk import FIXTURES_DIR, fake_zendesk  # noqa: F401  (pytest fixture)
 from tests.harness import REPO
 

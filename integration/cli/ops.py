@@ -105,22 +105,19 @@ def escalation() -> None:
 @click.option("--reason", required=True, help="Why, for the audit log.")
 def escalation_reset(ticket_id: int, level: int, reason: str) -> None:
     """Lower a ticket's escalation level (it never goes down by itself); the reset is audited."""
-    from integration.storage.decisions import utcnow
+    from integration.core.reset import ResetRefused, reset_level
+    from integration.storage import repo
     from integration.storage.db import make_engine, make_sessions
-    from integration.storage.models import AuditEntry, Ticket
+    from integration.storage.decisions import utcnow
 
     sessions = make_sessions(make_engine(Config.from_env().database_url))
-    now = utcnow()
     with sessions.begin() as session:
-        ticket = session.get(Ticket, ticket_id, with_for_update=True)
-        if ticket is None:
+        state = repo.load_ticket(session, ticket_id)
+        if state is None:
             raise click.ClickException(f"ticket {ticket_id} is not known")
-        if level >= ticket.level:
-            raise click.ClickException(f"ticket {ticket_id} is at level {ticket.level}; reset only lowers it")
-        old = ticket.level
-        steps = [s for s in ticket.escalation.get("steps", []) if s["level"] <= level]
-        ticket.escalation = {**ticket.escalation, "steps": steps}
-        ticket.level, ticket.version = level, ticket.version + 1
-        session.add(AuditEntry(ticket_id=ticket_id, at=now, change={"level": [old, level]},
-                               reason=f"reset by an admin: {reason}", mappings_fingerprint=ticket.mappings_fingerprint))
-    click.echo(f"ticket {ticket_id}: level {old} → {level}")
+        try:
+            decision = reset_level(state, level, reason)
+        except ResetRefused as refused:
+            raise click.ClickException(str(refused)) from None
+        repo.save_decision(session, decision, inbox_id=None, now=utcnow())
+    click.echo(f"ticket {ticket_id}: level {state.level} → {level}")

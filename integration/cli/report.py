@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from integration.reports.compute import Month
+from integration.reports.figures import Month
 
 
 class MonthParam(click.ParamType):

@@ -21,13 +21,11 @@ def _zendesk_config() -> Config:
 
 
 def _api(config: Config):
-    from integration.zendesk.client import build_zenpy
-    from integration.zendesk.install import ZendeskJson
+    from integration.zendesk.json_api import build_json_api
 
-    session = build_zenpy(config).tickets.session  # our session: auth, and a 429 raises ZendeskRateLimited
     newline = "\n" if sys.stdout.isatty() else ""  # off a progress bar's line
-    return ZendeskJson(session, config.zendesk_subdomain, sleep=lambda seconds: time.sleep(seconds),
-                       on_wait=lambda message: click.echo(newline + message))
+    return build_json_api(config, sleep=lambda seconds: time.sleep(seconds),
+                          on_wait=lambda message: click.echo(newline + message))
 
 
 @click.group()
@@ -49,7 +47,8 @@ def install(public_url: str, dry_run: bool, mappings_dir: str | None, secret_fil
     Writes the field ids into zendesk.yaml and the signing secret into --secret-file. Safe to run
     again: what is already right is left alone ("unchanged") and nothing is written.
     """
-    from integration.zendesk.install import Installer, InstallError
+    from integration.zendesk.install import Installer
+    from integration.zendesk.json_api import ZendeskCallError
 
     parts = urlsplit(public_url)
     if parts.scheme != "https" or not parts.netloc or parts.query or parts.fragment:
@@ -62,7 +61,7 @@ def install(public_url: str, dry_run: bool, mappings_dir: str | None, secret_fil
         click.echo("dry run: reading only, nothing will be created or changed")
     try:
         report = installer.run()
-    except InstallError as error:
+    except ZendeskCallError as error:  # InstallError included
         raise click.ClickException(str(error)) from None
     if dry_run:
         click.echo("dry run: nothing was changed")

@@ -4,6 +4,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from integration.core.sla_summary import SlaSummary
+
 USAGE = ("`/support <what is wrong>` opens a ticket · `/support status [#id]` · "
          "`/support escalate #id <reason>` · `/support who #id` (staff) · `/support help`")
 
@@ -21,15 +23,15 @@ class TicketView:
     tier: str | None
     priority: str | None
     level: int
-    sla: dict
+    sla: SlaSummary
     url: str
 
 
-def slack_time(iso: str | None) -> str:
+def slack_time(when: str | dt.datetime | None) -> str:
     """Slack shows <!date^…> in the reader's timezone; the fallback is UTC."""
-    if not iso:
+    if not when:
         return "—"
-    instant = dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    instant = when if isinstance(when, dt.datetime) else dt.datetime.fromisoformat(when.replace("Z", "+00:00"))
     fallback = instant.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return f"<!date^{int(instant.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 
@@ -63,11 +65,10 @@ def ticket_not_found(ticket_id: int) -> dict:
 
 def _sla_line(view: TicketView) -> str:
     parts = []
-    for target, label in (("first_response", "first response"), ("resolution", "resolution")):
-        entry = view.sla.get(target, {})
-        state = entry.get("state")
+    for entry, label in ((view.sla.first_response, "first response"), (view.sla.resolution, "resolution")):
+        state = entry.state
         if state == "running":
-            parts.append(f"{label} due {slack_time(entry.get('due'))}")
+            parts.append(f"{label} due {slack_time(entry.due)}")
         elif state:
             parts.append(f"{label} {state}")
     return "; ".join(parts) or "no SLA yet"
@@ -100,9 +101,8 @@ def opening(text: str) -> dict:
 
 
 def opened(view: TicketView) -> dict:
-    first = view.sla.get("first_response", {})
     text = (f"Ticket *<{view.url}|#{view.id}>* is open: {view.tier} tier, {view.priority} priority. "
-            f"First response due {slack_time(first.get('due'))}.")
+            f"First response due {slack_time(view.sla.first_response.due)}.")
     return _message(f"Ticket #{view.id} is open", [_section(text), _escalate_button(view.id)], public=True)
 
 

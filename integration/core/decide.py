@@ -13,7 +13,9 @@ from integration.core.notes import sla_note
 from integration.core.customer_views import csat_prompt
 from integration.core.priority_rules import PriorityDecision, settle_priority
 from integration.core.signals import TicketSignal
+from integration.core.sla_summary import SlaSummary
 from integration.core.sla.ticket import State, Target, TargetStatus, compute_sla
+from integration.core.statuses import SOLVED_STATUSES
 from integration.core.state import LANE_ESCALATION, LANE_SLA, Action, Decision, TicketState, TimerSpec
 from integration.core.zendesk_update import UPDATE_FIELDS, desired_update, fetch_action, merge_owner_fields
 
@@ -34,7 +36,7 @@ def decide(mappings: Mappings, state: TicketState | None, signal: TicketSignal, 
     applied = apply_signal(base, signal, signal.at or now)
     customer = match_customer(mappings, organization_id=applied.organization_id,
                               requester_email=applied.requester_email)
-    priority = _settle(mappings, applied, customer)
+    priority = settle(mappings, applied, customer)
     applied = _with_policy(applied, signal.at or now, customer.tier, priority)
     sla = compute_sla(rows.to_clock_history(mappings, customer, applied.created_at, list(applied.history)),
                       now, mappings.escalation.warning_ratio)
@@ -69,7 +71,7 @@ def _snapshot_fields(signal: TicketSignal) -> dict:
     return changes
 
 
-def _settle(mappings: Mappings, state: TicketState, customer: Customer) -> PriorityDecision:
+def settle(mappings: Mappings, state: TicketState, customer: Customer) -> PriorityDecision:
     vips = customer.organization.vip_requesters if customer.organization else ()
     return settle_priority(mappings.priority, zendesk_priority=state.zendesk_priority, subject=state.subject,
                            description=state.description, requester_email=state.requester_email,
@@ -89,7 +91,7 @@ def _with_policy(state: TicketState, at: dt.datetime, tier: str, decision: Prior
 
 def _finish(mappings: Mappings, ctx: Context, before: TicketState | None, after: TicketState, customer: Customer,
             sla: dict[Target, TargetStatus], signal: TicketSignal, now: dt.datetime) -> Decision:
-    after = replace(after, sla=sla_summary(sla), mappings_fingerprint=mappings.fingerprint)
+    after = replace(after, sla=SlaSummary.of(sla), mappings_fingerprint=mappings.fingerprint)
     plan = plan_escalation(mappings, ctx, after, customer, sla, signal, now)
     after = replace(after, level=plan.level, escalation=plan.escalation)
     update = merge_owner_fields(desired_update(mappings, after, sla), plan.zendesk, mappings)
@@ -114,7 +116,7 @@ def _finish(mappings: Mappings, ctx: Context, before: TicketState | None, after:
 def _csat_prompt(mappings: Mappings, before: TicketState | None, after: TicketState,
                  customer: Customer) -> tuple[Action, ...]:
     """Customers with a Slack channel rate a ticket there when it becomes solved."""
-    solved_now = after.status == "solved" and (before is None or before.status not in ("solved", "closed"))
+    solved_now = after.status == "solved" and (before is None or before.status not in SOLVED_STATUSES)
     channel = customer.slack_channel_id
     if not solved_now or not channel or not mappings.tiers[after.tier].slack_channel:
         return ()
@@ -123,26 +125,14 @@ def _csat_prompt(mappings: Mappings, before: TicketState | None, after: TicketSt
                    f"csat-prompt-{after.id}-v{after.version}"),)
 
 
-def sla_summary(sla: dict[Target, TargetStatus]) -> dict:
-    return {target.value: {
-        "state": status.state.value,
-        "due": rows.iso(status.due) if status.due else None,
-        "warning": rows.iso(status.warning) if status.warning else None,
-        "elapsed_seconds": int(status.elapsed.total_seconds()),
-        "target_seconds": int(status.target_length.total_seconds()),
-        "breached_at": rows.iso(status.breached_at) if status.breached_at else None,
-    } for target, status in sla.items()}
-
-
 def _noted_values(state: TicketState) -> dict:
-    sla = state.sla
-    resolution = sla.get("resolution", {})
+    first, resolution = state.sla.first_response, state.sla.resolution
     return {
         "tier": state.tier,
         "priority": state.priority,
-        "first_response_due": sla.get("first_response", {}).get("due"),
-        "resolution_due": resolution.get("due"),
-        "resolution_paused": resolution.get("state") == State.PAUSED.value,
+        "first_response_due": rows.iso(first.due) if first.due else None,
+        "resolution_due": rows.iso(resolution.due) if resolution.due else None,
+        "resolution_paused": resolution.state == State.PAUSED.value,
     }
 
 

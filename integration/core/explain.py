@@ -4,10 +4,11 @@ from __future__ import annotations
 import datetime as dt
 
 from integration.core.customers import match_customer
+from integration.core.decide import apply_signal, decide, settle
+from integration.core.signals import TicketSignal
+from integration.core.sla.ticket import Target
+from integration.core.state import TicketState
 from integration.mappings.model import Mappings
-from integration.core.clock_policy import policy_for
-from integration.core.priority_rules import settle_priority
-from integration.core.sla.ticket import Target, TicketHistory, compute_sla
 
 TRIGGERS = {
     1: "ticket created",
@@ -34,27 +35,25 @@ def explain_ticket(
     subject: str = "",
     requester_email: str | None = None,
 ) -> dict:
-    customer = match_customer(mappings, organization_id=organization_id, requester_email=requester_email)
-    vips = customer.organization.vip_requesters if customer.organization else ()
-    decision = settle_priority(
-        mappings.priority,
-        zendesk_priority=zendesk_priority,
-        subject=subject,
-        requester_email=requester_email,
-        extra_vips=vips,
-    )
-    tier = mappings.tiers[customer.tier]
+    """decide() on a new ticket read from Zendesk with these fields: the answer is the service's own."""
+    signal = TicketSignal(ticket_id=0, kind="snapshot", at=created_at, created_at=created_at, status="new",
+                          zendesk_priority=zendesk_priority, organization_id=organization_id,
+                          organization_known=True, requester_email=requester_email, subject=subject,
+                          authoritative=True)
+    state = decide(mappings, None, signal, now).state
+    # decide writes the settled priority back to Zendesk; where it came from is judged on the ticket as read.
+    read = apply_signal(TicketState(id=signal.ticket_id, created_at=created_at), signal, created_at)
+    customer = match_customer(mappings, organization_id=read.organization_id, requester_email=read.requester_email)
+    decision = settle(mappings, read, customer)
+    tier = mappings.tiers[state.tier]
     calendar_name = tier.calendar_for(decision.priority)
-    policy = policy_for(mappings, customer, decision.priority)
-    sla = compute_sla(TicketHistory(created_at=created_at, policy=policy), now,
-                      mappings.escalation.warning_ratio)
-    first, resolution = sla[Target.FIRST_RESPONSE], sla[Target.RESOLUTION]
+    first, resolution = state.sla[Target.FIRST_RESPONSE], state.sla[Target.RESOLUTION]
     return {
         "organization": _organization(customer),
-        "tier": customer.tier,
-        "priority": decision.priority.value,
+        "tier": state.tier,
+        "priority": state.priority,
         "priority_source": decision.source,
-        "priority_reason": decision.reason,
+        "priority_reason": state.priority_reason,
         "calendar": calendar_name,
         "calendar_runs_on_holidays": not mappings.calendars[calendar_name].closes_on_holidays,
         "timezone": customer.timezone,
@@ -67,8 +66,7 @@ def explain_ticket(
         "first_response_warning": iso_utc(first.warning),
         "resolution_warning": iso_utc(resolution.warning),
         "warning_ratio": mappings.escalation.warning_ratio,
-        "state_now": {"now": iso_utc(now), "first_response": first.state.value,
-                      "resolution": resolution.state.value},
+        "state_now": {"now": iso_utc(now), "first_response": first.state, "resolution": resolution.state},
         "escalation_path": _escalation_path(mappings, first.due, resolution.due),
         "mappings_fingerprint": mappings.fingerprint,
     }

@@ -1,12 +1,12 @@
-"""A stored ticket's history (JSON rows) and its translation into the clock's TicketHistory.
+"""A ticket's history (what the clock replays) as typed rows, their JSON, and the clock's TicketHistory.
 
-Rows: {"at", "kind": "policy", "tier", "priority"} | {"at", "kind": "status", "status"}
+JSON rows: {"at", "kind": "policy", "tier", "priority"} | {"at", "kind": "status", "status"}
       | {"at", "kind": "comment", "public", "by_agent"}. The first row is always the initial policy.
 """
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from integration.core.customers import Customer
 from integration.mappings.model import Mappings
@@ -19,62 +19,105 @@ def iso(instant: dt.datetime) -> str:
     return instant.astimezone(dt.timezone.utc).isoformat()
 
 
+def _utc(instant: dt.datetime) -> dt.datetime:
+    return instant.astimezone(dt.timezone.utc)
+
+
 def parse_iso(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def policy_row(at: dt.datetime, tier: str, priority: Priority) -> dict:
-    return {"at": iso(at), "kind": "policy", "tier": tier, "priority": priority.value}
+@dataclass(frozen=True)
+class PolicyRow:
+    at: dt.datetime
+    tier: str
+    priority: Priority
 
 
-def status_row(at: dt.datetime, status: str) -> dict:
-    return {"at": iso(at), "kind": "status", "status": status}
+@dataclass(frozen=True)
+class StatusRow:
+    at: dt.datetime
+    status: str
 
 
-def comment_row(at: dt.datetime, public: bool, by_agent: bool) -> dict:
-    return {"at": iso(at), "kind": "comment", "public": public, "by_agent": by_agent}
+@dataclass(frozen=True)
+class CommentRow:
+    at: dt.datetime
+    public: bool
+    by_agent: bool
 
 
-def status_at(rows: list[dict], at: dt.datetime | None) -> str:
+HistoryRow = PolicyRow | StatusRow | CommentRow
+
+
+def row_to_json(row: HistoryRow) -> dict:
+    if isinstance(row, PolicyRow):
+        return {"at": iso(row.at), "kind": "policy", "tier": row.tier, "priority": row.priority.value}
+    if isinstance(row, StatusRow):
+        return {"at": iso(row.at), "kind": "status", "status": row.status}
+    return {"at": iso(row.at), "kind": "comment", "public": row.public, "by_agent": row.by_agent}
+
+
+def row_from_json(data: dict) -> HistoryRow:
+    at = parse_iso(data["at"])
+    if data["kind"] == "policy":
+        return PolicyRow(at, data["tier"], Priority(data["priority"]))
+    if data["kind"] == "status":
+        return StatusRow(at, data["status"])
+    return CommentRow(at, data["public"], data["by_agent"])
+
+
+def policy_row(at: dt.datetime, tier: str, priority: Priority) -> PolicyRow:
+    return PolicyRow(_utc(at), tier, priority)
+
+
+def status_row(at: dt.datetime, status: str) -> StatusRow:
+    return StatusRow(_utc(at), status)
+
+
+def comment_row(at: dt.datetime, public: bool, by_agent: bool) -> CommentRow:
+    return CommentRow(_utc(at), public, by_agent)
+
+
+def status_at(rows: list[HistoryRow], at: dt.datetime | None) -> str:
     """The status in force at `at` (None: the latest); "new" before any status row."""
-    statuses = [r for r in rows if r["kind"] == "status" and (at is None or parse_iso(r["at"]) <= at)]
-    return max(statuses, key=lambda r: parse_iso(r["at"]))["status"] if statuses else "new"
+    statuses = [r for r in rows if isinstance(r, StatusRow) and (at is None or r.at <= at)]
+    return max(statuses, key=lambda r: r.at).status if statuses else "new"
 
 
-def current_policy(rows: list[dict]) -> tuple[str, Priority] | None:
-    policies = [r for r in rows if r["kind"] == "policy"]
+def current_policy(rows: list[HistoryRow]) -> tuple[str, Priority] | None:
+    policies = [r for r in rows if isinstance(r, PolicyRow)]
     if not policies:
         return None
-    last = max(policies, key=lambda r: parse_iso(r["at"]))
-    return last["tier"], Priority(last["priority"])
+    last = max(policies, key=lambda r: r.at)
+    return last.tier, last.priority
 
 
 def to_clock_history(mappings: Mappings, customer: Customer, created_at: dt.datetime,
-                     rows: list[dict]) -> TicketHistory:
+                     rows: list[HistoryRow]) -> TicketHistory:
     """Rebuild the clock's input with the current mappings (so a mapping edit moves the due times)."""
-    ordered = sorted(rows, key=lambda r: parse_iso(r["at"]))
-    first = next(row for row in ordered if row["kind"] == "policy")
+    ordered = sorted(rows, key=lambda r: r.at)
+    first = next(row for row in ordered if isinstance(row, PolicyRow))
     events = tuple(_event(mappings, customer, row) for row in ordered if row is not first and _known(mappings, row))
     return TicketHistory(created_at=created_at, policy=_policy(mappings, customer, first), events=events)
 
 
-def _known(mappings: Mappings, row: dict) -> bool:
+def _known(mappings: Mappings, row: HistoryRow) -> bool:
     # A tier removed from the mappings since: keep the row, but the clock can't use it.
-    return row["kind"] != "policy" or row["tier"] in mappings.tiers
+    return not isinstance(row, PolicyRow) or row.tier in mappings.tiers
 
 
-def _policy(mappings: Mappings, customer: Customer, row: dict):
-    tier = row["tier"] if row["tier"] in mappings.tiers else customer.tier
-    return policy_for(mappings, _with_tier(customer, tier), Priority(row["priority"]))
+def _policy(mappings: Mappings, customer: Customer, row: PolicyRow):
+    tier = row.tier if row.tier in mappings.tiers else customer.tier
+    return policy_for(mappings, _with_tier(customer, tier), row.priority)
 
 
-def _event(mappings: Mappings, customer: Customer, row: dict) -> TicketEvent:
-    at = parse_iso(row["at"])
-    if row["kind"] == "status":
-        return TicketEvent(at=at, kind="status", status=row["status"])
-    if row["kind"] == "comment":
-        return TicketEvent(at=at, kind="comment", public=row["public"], by_agent=row["by_agent"])
-    return TicketEvent(at=at, kind="policy", policy=_policy(mappings, customer, row))
+def _event(mappings: Mappings, customer: Customer, row: HistoryRow) -> TicketEvent:
+    if isinstance(row, StatusRow):
+        return TicketEvent(at=row.at, kind="status", status=row.status)
+    if isinstance(row, CommentRow):
+        return TicketEvent(at=row.at, kind="comment", public=row.public, by_agent=row.by_agent)
+    return TicketEvent(at=row.at, kind="policy", policy=_policy(mappings, customer, row))
 
 
 def _with_tier(customer: Customer, tier: str) -> Customer:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from integration.mappings.model import Escalation, Mappings, Owner
+from integration.core.escalation_record import EscalationRecord
+from integration.mappings.model import Escalation, Owner
 from integration.core.sla.priority import Priority
 from integration.core.sla.ticket import State, Target, TargetStatus
+from integration.core.statuses import SOLVED_STATUSES
 
 TRIGGER_LEVELS = {"first_response_breached": 2, "resolution_breached": 3, "dissatisfied": 4, "executive": 5}
 TRIGGER_WORDS = {
@@ -20,7 +22,6 @@ TRIGGER_WORDS = {
     "dissatisfied": "customer dissatisfied",
     "executive": "executive complaint",
 }
-STOPPED = ("solved", "closed")
 
 
 @dataclass(frozen=True)
@@ -59,18 +60,20 @@ def next_step(escalation: Escalation, level: int, triggers: list[Trigger], now: 
     return Step(new_level, escalation.owner(new_level), tuple(wanted), now)
 
 
-def due_warnings(sla: dict[Target, TargetStatus], warned: dict, now: dt.datetime) -> list[Target]:
-    """Targets whose warning instant has passed for a promise we have not warned about yet."""
+def due_warnings(sla: dict[Target, TargetStatus], record: EscalationRecord, now: dt.datetime) -> list[Target]:
+    """Targets whose warning instant has passed for a promise (a due instant) we have not warned about yet."""
     result = []
     for target, status in sla.items():
         if status.state is State.RUNNING and status.warning and status.warning <= now < status.due:
-            if warned.get(target.value) != _utc(status.due):
+            if not record.warned_about(target, status.due):
                 result.append(target)
     return result
 
 
 def manager_of(escalation: Escalation, level: int) -> Owner:
-    return escalation.owner(min(level + 1, len(escalation.levels)))
+    """Who is warned about a ticket at `level`: the manager level while the ticket is below it, else the level
+    above its owner (the top level warns itself)."""
+    return escalation.owner(min(max(escalation.manager_level, level + 1), len(escalation.levels)))
 
 
 def raised_priority(current: Priority, owner: Owner) -> Priority | None:
@@ -78,14 +81,14 @@ def raised_priority(current: Priority, owner: Owner) -> Priority | None:
     return wanted if wanted is not None and wanted.rank > current.rank else None
 
 
-def renotify_due(steps: list[dict], status: str, every: dt.timedelta) -> dt.datetime | None:
+def renotify_due(record: EscalationRecord, status: str, every: dt.timedelta) -> dt.datetime | None:
     """When the latest unacknowledged step should be re-notified (None: acknowledged, solved, or none)."""
-    if not steps or status in STOPPED or every <= dt.timedelta(0):
+    last = record.last_step
+    if last is None or status in SOLVED_STATUSES or every <= dt.timedelta(0):
         return None
-    last = steps[-1]
-    if last.get("acknowledged_at"):
+    if last.acknowledged_at is not None:
         return None
-    return dt.datetime.fromisoformat(last["notified_at"]) + every
+    return last.notified_at + every
 
 
 def _utc(instant: dt.datetime) -> str:
@@ -101,7 +104,3 @@ def _words(delta: dt.timedelta) -> str:
     parts = [f"{days}d"] * bool(days) + [f"{hours}h"] * bool(hours) + [f"{minutes:02d}m" if hours or days else f"{minutes}m"]
     return "".join(parts)
 
-
-def ticket_url(mappings: Mappings, subdomain: str | None, ticket_id: int) -> str:
-    host = f"{subdomain}.zendesk.com" if subdomain else "zendesk.example"
-    return f"https://{host}/agent/tickets/{ticket_id}"

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-ZENDESK_STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
 ZENDESK_PRIORITIES = ("urgent", "high", "normal", "low")
 
 

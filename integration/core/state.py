@@ -4,6 +4,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from integration.core.escalation_record import EscalationRecord
+from integration.core.history import HistoryRow
+from integration.core.sla_summary import SlaSummary
+
 
 @dataclass(frozen=True)
 class TicketState:
@@ -18,12 +22,12 @@ class TicketState:
     tier: str | None = None
     priority: str | None = None
     priority_reason: str = ""
-    history: tuple[dict, ...] = ()
-    sla: dict = field(default_factory=dict)  # per target: state, due, warning, elapsed, remaining
+    history: tuple[HistoryRow, ...] = ()
+    sla: SlaSummary = SlaSummary()
     written: dict = field(default_factory=dict)  # custom field values we last asked Zendesk to hold
     tags: tuple[str, ...] = ()
     level: int = 1
-    escalation: dict = field(default_factory=dict)  # {"steps": [...], "warned": {target: due}}
+    escalation: EscalationRecord = EscalationRecord()
     version: int = 0
     mappings_fingerprint: str = ""
     observed_at: dt.datetime | None = None  # time of the newest event whose field snapshot we applied

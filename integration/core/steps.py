@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from integration.core.context import Context
 from integration.core.customers import Customer
 from integration.core.digest import DigestItem
+from integration.core.escalation_record import EscalationRecord, StepRecord, TriggerRecord
 from integration.core.matrix import (TRIGGER_WORDS, Step, Trigger, breach_triggers, due_warnings, manager_of,
                                     next_step, raised_priority, renotify_due)
 from integration.mappings.model import Mappings, Owner
@@ -18,7 +19,7 @@ from integration.core.state import Action, TicketState
 
 @dataclass
 class Plan:
-    escalation: dict
+    escalation: EscalationRecord
     level: int
     zendesk: dict = field(default_factory=dict)  # group_id, assignee_id, additional_tags, priority
     note: str | None = None
@@ -28,11 +29,9 @@ class Plan:
 
 def plan_escalation(mappings: Mappings, ctx: Context, state: TicketState, customer: Customer,
                     sla: dict[Target, TargetStatus], signal, now: dt.datetime) -> Plan:
-    record = {"steps": [dict(s) for s in state.escalation.get("steps", [])],
-              "warned": dict(state.escalation.get("warned", {}))}
-    plan = Plan(record, state.level)
+    plan = Plan(state.escalation, state.level)
     if signal.kind == "acknowledge":
-        _acknowledge(record, signal, now)
+        plan.escalation = plan.escalation.acknowledged(signal.ack_level, signal.actor, now)
     step = next_step(mappings.escalation, state.level, breach_triggers(sla, now) + _signal_triggers(mappings, signal),
                      now)
     if step is not None:
@@ -41,7 +40,7 @@ def plan_escalation(mappings: Mappings, ctx: Context, state: TicketState, custom
     if signal.kind == "tick":
         _remind(mappings, ctx, state, customer, plan, now, _late_by(sla))
     every = dt.timedelta(minutes=mappings.escalation.renotify_minutes)
-    plan.renotify_at = renotify_due(record["steps"], state.status, every)
+    plan.renotify_at = renotify_due(plan.escalation, state.status, every)
     return plan
 
 
@@ -57,19 +56,12 @@ def _signal_triggers(mappings: Mappings, signal) -> list[Trigger]:
     return triggers
 
 
-def _acknowledge(record: dict, signal, now: dt.datetime) -> None:
-    for step in record["steps"]:
-        if step["level"] == signal.ack_level and not step.get("acknowledged_at"):
-            step["acknowledged_at"], step["acknowledged_by"] = now.isoformat(), signal.actor
-
-
 def _take_step(mappings, ctx, state, customer, step: Step, plan: Plan, now, late_by: int) -> None:
     owner = step.owner
     plan.level = step.level
-    plan.escalation["steps"].append({
-        "level": step.level, "owner": owner.role, "at": now.isoformat(), "notified_at": now.isoformat(),
-        "triggers": [{"kind": t.kind, "detail": t.detail, "by": t.by} for t in step.triggers],
-    })
+    plan.escalation = plan.escalation.with_step(StepRecord(
+        level=step.level, owner=owner.role, at=now, notified_at=now,
+        triggers=tuple(TriggerRecord(t.kind, t.detail, t.by) for t in step.triggers)))
     plan.zendesk = _owner_fields(owner, Priority(state.priority), step.level)
     plan.note = _step_note(step, owner)
     message = escalation_message(ticket_id=state.id, url=ctx.ticket_url(state.id), subject=state.subject,
@@ -107,34 +99,33 @@ def _step_note(step: Step, owner: Owner) -> str:
 def _warn(mappings, ctx, state, customer, sla, plan: Plan, now) -> None:
     manager = manager_of(mappings.escalation, plan.level)
     percent = round(mappings.escalation.warning_ratio * 100)
-    for target in due_warnings(sla, plan.escalation["warned"], now):
-        due = sla[target].due.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        plan.escalation["warned"][target.value] = due
+    for target in due_warnings(sla, plan.escalation, now):
+        due = sla[target].due.astimezone(dt.timezone.utc)
+        plan.escalation = plan.escalation.with_warning(target, sla[target].due)
         message = warning_message(ticket_id=state.id, url=ctx.ticket_url(state.id), subject=state.subject,
                                   organization=_org_name(customer), tier=state.tier, target=target.value,
-                                  due=due, percent=percent, owner_role=mappings.escalation.owner(plan.level).role)
-        why = f"{percent}% of the {target.value.replace('_', ' ')} target used, due {due}"
+                                  due=due.strftime("%Y-%m-%d %H:%M UTC"), percent=percent,
+                                  owner_role=mappings.escalation.owner(plan.level).role)
+        why = f"{percent}% of the {target.value.replace('_', ' ')} target used, due {due:%Y-%m-%d %H:%M UTC}"
         digest = _digest("warning", ctx, state, customer, plan.level, why, target=target.value,
                          due_at=sla[target].due.isoformat())
-        plan.slack += _posts(state.id, f"warn-{target.value}-{due}", _targets(manager), message, digest)
+        plan.slack += _posts(state.id, f"warn-{target.value}-{due.isoformat()}", _targets(manager), message, digest)
 
 
 def _remind(mappings, ctx, state, customer, plan: Plan, now, late_by: int) -> None:
-    steps = plan.escalation["steps"]
     every = dt.timedelta(minutes=mappings.escalation.renotify_minutes)
-    due = renotify_due(steps, state.status, every)
+    due = renotify_due(plan.escalation, state.status, every)
     if due is None or due > now:
         return
-    last = steps[-1]
-    last["notified_at"], last["reminders"] = now.isoformat(), last.get("reminders", 0) + 1
-    owner = mappings.escalation.owner(last["level"])
-    step = Step(last["level"], owner, tuple(Trigger(t["kind"], t["detail"], t.get("by")) for t in last["triggers"]),
-                now)
+    plan.escalation = plan.escalation.reminded(now)
+    last = plan.escalation.last_step
+    owner = mappings.escalation.owner(last.level)
+    step = Step(last.level, owner, tuple(Trigger(t.kind, t.detail, t.by) for t in last.triggers), now)
     message = escalation_message(ticket_id=state.id, url=ctx.ticket_url(state.id), subject=state.subject,
                                  organization=_org_name(customer), tier=state.tier, priority=state.priority,
                                  step=step, reminder=True)
     digest = _digest("reminder", ctx, state, customer, step.level, _why(step), late_by_seconds=late_by)
-    plan.slack += _posts(state.id, f"L{last['level']}-remind-{last['reminders']}", _targets(owner), message, digest)
+    plan.slack += _posts(state.id, f"L{last.level}-remind-{last.reminders}", _targets(owner), message, digest)
 
 
 def _targets(owner: Owner) -> tuple[str, ...]:

@@ -6,21 +6,23 @@ import datetime as dt
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from integration.core.compliance import percent
+from integration.core.sla_summary import SlaSummary
+from integration.core.statuses import OPEN_STATUSES
 from integration.mappings.model import Mappings
 from integration.storage.models import AuditEntry, OutboxAction, Ticket
 
-OPEN = ("new", "open", "pending", "hold")
 STUCK_AFTER = dt.timedelta(minutes=10)
 
 
 def ticket_state(ticket: Ticket, now: dt.datetime) -> str:
     """on track | warning | breached | paused, as agents think of it."""
-    sla = ticket.sla or {}
-    states = [sla.get(t, {}).get("state") for t in ("first_response", "resolution")]
+    sla = SlaSummary.from_json(ticket.sla)
+    states = [sla.first_response.state, sla.resolution.state]
     if "breached" in states:
         return "breached"
-    running = [sla[t] for t in ("first_response", "resolution") if sla.get(t, {}).get("state") == "running"]
-    if any(entry.get("warning") and dt.datetime.fromisoformat(entry["warning"]) <= now for entry in running):
+    running = [entry for entry in (sla.first_response, sla.resolution) if entry.state == "running"]
+    if any(entry.warning and entry.warning <= now for entry in running):
         return "warning"
     if not running and "paused" in states:
         return "paused"
@@ -30,7 +32,7 @@ def ticket_state(ticket: Ticket, now: dt.datetime) -> str:
 def open_tickets(session: Session, mappings: Mappings, now: dt.datetime, limit: int = 200,
                  only: tuple[int, ...] | None = None) -> list[dict]:
     # Nearest breach first; tickets without a running clock (paused, breached) after, newest level first.
-    query = select(Ticket).where(Ticket.status.in_(OPEN))
+    query = select(Ticket).where(Ticket.status.in_(OPEN_STATUSES))
     if only is not None:  # a Slack digest's "and N more" link lists its tickets
         query = query.where(Ticket.id.in_(only))
     rows = session.scalars(query.order_by(Ticket.nearest_due_at.is_(None), Ticket.nearest_due_at, Ticket.level.desc(),
@@ -98,4 +100,5 @@ def _owner(mappings: Mappings, level: int) -> str:
 
 
 def _percent(met: int, decided: int) -> float | None:
-    return round(100.0 * met / decided, 1) if decided else None
+    value = percent(met, decided)
+    return None if value is None else float(value)  # JSON for the page; the value is already rounded

@@ -10,9 +10,9 @@ import datetime as dt
 from flask import Response, current_app
 from sqlalchemy import func, select
 
+from integration.core.statuses import OPEN_STATUSES
 from integration.storage.models import OutboxAction, Ticket, Timer
 
-OPEN = ("new", "open", "pending", "hold")
 
 
 def metrics() -> Response:
@@ -33,7 +33,7 @@ def metrics() -> Response:
         due = session.scalar(select(func.count()).select_from(Timer).where(Timer.fired_at.is_(None),
                                                                            Timer.due_at <= now))
         _family(lines, "escalator_timers_due", "gauge", "Timers due and not fired yet.", [({}, due)])
-        levels = session.execute(select(Ticket.level, func.count()).where(Ticket.status.in_(OPEN))
+        levels = session.execute(select(Ticket.level, func.count()).where(Ticket.status.in_(OPEN_STATUSES))
                                  .group_by(Ticket.level)).all()
         _family(lines, "escalator_open_tickets_by_level", "gauge", "Open tickets by escalation level.",
                 [({"level": str(level)}, n) for level, n in sorted(levels)])

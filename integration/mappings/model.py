@@ -79,7 +79,7 @@ class Escalation:
     warning_ratio: float  # 0.8 = warn at 80% of a target
     executive_tag: str  # zendesk tag that marks an executive complaint
     renotify_minutes: int  # re-notify an unacknowledged step this often
-    manager_level: int = 2  # whose channel gets warnings (the manager of level 1)
+    manager_level: int = 2  # warned about tickets below it (tickets at or above it warn the next level)
     staff_slack_channel_ids: tuple[str, ...] = ()  # staff channels that may look at any organization
 
     def owner(self, level: int) -> Owner:

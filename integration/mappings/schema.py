@@ -150,7 +150,7 @@ class EscalationFile(BaseSchema):
     renotify_minutes = Int(minimum=1, what="a number of minutes (1 or more)", required=True)
     executive_tag = Text(pattern=TAG_RE, what="a Zendesk tag", hint="lower-case, no spaces, like executive_complaint",
                          required=True)
-    manager_level = Int(minimum=1, what="a level number (1, 2, 3, …)", load_default=2)
+    manager_level = Int(minimum=2, what="a level above the agents' (2, 3, …)", load_default=2)
     staff_slack_channel_ids = ListOf(slack_channel_id(), what="Slack channel ids", load_default=list)
     levels = ListOf(Obj(LevelSchema), what="levels", required=True)
 

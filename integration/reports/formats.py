@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from integration.reports import render_csv, render_html, render_json
-from integration.reports.compute import Report
+from integration.reports.figures import Report
 
 FORMATS = {
     "html": (render_html.render, "text/html; charset=utf-8"),

@@ -6,8 +6,12 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from integration.core.escalation_record import EscalationRecord
+from integration.core.history import row_from_json
+from integration.core.sla_summary import SlaSummary
 from integration.mappings.model import Mappings
-from integration.reports.compute import Month, RatingRow, Report, TicketRow, build
+from integration.reports.compute import build
+from integration.reports.figures import Month, RatingRow, Report, TicketRow
 from integration.storage.models import CsatRating, Ticket
 
 
@@ -17,7 +21,7 @@ def month_tickets(session: Session, month: Month, organization_id: int | None = 
         query = query.where(Ticket.organization_id == organization_id)
     return [TicketRow(id=t.id, organization_id=t.organization_id, created_at=t.created_at, tier=t.tier,
                       priority=t.priority, status=t.status, requester_email=t.requester_email,
-                      history=tuple(t.history or ()), sla=dict(t.sla or {}), escalation=dict(t.escalation or {}))
+                      history=tuple(row_from_json(r) for r in t.history or ()), sla=SlaSummary.from_json(t.sla), escalation=EscalationRecord.from_json(t.escalation))
             for t in session.scalars(query.order_by(Ticket.created_at, Ticket.id))]
 
 

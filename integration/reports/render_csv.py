@@ -8,7 +8,8 @@ from __future__ import annotations
 import csv
 import io
 
-from integration.reports.compute import LEVELS, Group, Report, hmm
+from integration.reports.figures import LEVELS, Group, Report
+from integration.reports.stats import hmm
 from integration.reports.credits import NO_FEE
 
 COLUMNS = (

@@ -4,7 +4,8 @@ from __future__ import annotations
 from html import escape
 
 from integration.reports import svg
-from integration.reports.compute import BUCKETS, LEVELS, NOTES, Group, Report, TargetStats, hmm, pct
+from integration.reports.figures import BUCKETS, LEVELS, NOTES, Group, Report, TargetStats
+from integration.reports.stats import hmm, pct
 from integration.reports.credits import NO_FEE, OrgCredit, money
 
 STYLE = """

@@ -5,7 +5,8 @@ import datetime as dt
 import json
 from decimal import Decimal
 
-from integration.reports.compute import BUCKETS, NOTES, CsatStats, Group, Report, TargetStats, TicketFigures, hmm
+from integration.reports.figures import BUCKETS, NOTES, CsatStats, Group, Report, TargetStats, TicketFigures
+from integration.reports.stats import hmm
 from integration.reports.credits import NO_FEE, OrgCredit
 
 

@@ -13,7 +13,8 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from integration.mappings.model import Mappings, Organization
-from integration.reports.compute import Group, Report, TargetStats, hmm, pct
+from integration.reports.figures import Group, Report, TargetStats
+from integration.reports.stats import hmm, pct
 from integration.core.state import Action
 from integration.storage import repo
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, request
 
 from integration.auth import admin_required
-from integration.reports.compute import Month
+from integration.reports.figures import Month
 from integration.reports.formats import FORMATS, file_name, media_type, render
 from integration.reports.queries import load_report, organization_known
 

@@ -7,9 +7,10 @@ from sqlalchemy.orm import Session
 from integration.core.context import Context
 from integration.slack.binding import Binding, can_see
 from integration.core.customer_views import TicketView
+from integration.core.sla_summary import SlaSummary
+from integration.core.statuses import OPEN_STATUSES
 from integration.storage.models import Ticket, Timer
 
-OPEN = ("new", "open", "pending", "hold")
 
 
 def visible_ticket(session: Session, binding: Binding, ticket_id: int) -> Ticket | None:
@@ -20,7 +21,7 @@ def visible_ticket(session: Session, binding: Binding, ticket_id: int) -> Ticket
 
 def open_tickets(session: Session, organization_id: int) -> list[Ticket]:
     return list(session.scalars(select(Ticket).where(Ticket.organization_id == organization_id,
-                                                     Ticket.status.in_(OPEN)).order_by(Ticket.id)))
+                                                     Ticket.status.in_(OPEN_STATUSES)).order_by(Ticket.id)))
 
 
 def pending_timers(session: Session, ticket_id: int) -> list[tuple[str, str]]:
@@ -31,5 +32,5 @@ def pending_timers(session: Session, ticket_id: int) -> list[tuple[str, str]]:
 
 def view_of(ticket: Ticket, ctx: Context) -> TicketView:
     return TicketView(id=ticket.id, subject=ticket.subject, status=ticket.status, tier=ticket.tier,
-                      priority=ticket.priority, level=ticket.level, sla=ticket.sla or {},
+                      priority=ticket.priority, level=ticket.level, sla=SlaSummary.from_json(ticket.sla),
                       url=ctx.ticket_url(ticket.id))

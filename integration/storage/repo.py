@@ -4,17 +4,21 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from integration.core.escalation_record import EscalationRecord
+from integration.core.history import row_from_json, row_to_json
+from integration.core.sla_summary import SlaSummary
+from integration.core.sla.ticket import State, Target
 from integration.core.state import Action, Decision, TicketState
 from integration.core.zendesk_update import merge_updates
 from integration.storage.models import AuditEntry, CsatRating, InboxEvent, OutboxAction, Ticket, Timer
 
 STATE_COLUMNS = ("organization_id", "requester_email", "subject", "description", "status", "zendesk_priority", "tier",
-                 "priority", "priority_reason", "created_at", "sla", "written", "level", "escalation", "version",
+                 "priority", "priority_reason", "created_at", "written", "level", "version",
                  "mappings_fingerprint", "observed_at")
 
 
@@ -44,7 +48,9 @@ def load_ticket(session: Session, ticket_id: int) -> TicketState | None:
         return None
     session.info.setdefault("escalator.tickets", {})[ticket_id] = row  # the identity map holds it only weakly
     values = {name: getattr(row, name) for name in STATE_COLUMNS}
-    return TicketState(id=row.id, history=tuple(row.history), tags=tuple(row.tags), **values)
+    return TicketState(id=row.id, history=tuple(row_from_json(r) for r in row.history), tags=tuple(row.tags),
+                       sla=SlaSummary.from_json(row.sla), escalation=EscalationRecord.from_json(row.escalation),
+                       **values)
 
 
 def save_decision(session: Session, decision: Decision, *, inbox_id: int | None, now: dt.datetime) -> None:
@@ -73,11 +79,10 @@ def _save_state(session: Session, state: TicketState, now: dt.datetime) -> None:
         session.add(row)
     for name in STATE_COLUMNS:
         setattr(row, name, getattr(state, name))
-    row.history, row.tags, row.updated_at = list(state.history), list(state.tags), now
-    first, resolution = state.sla.get("first_response", {}), state.sla.get("resolution", {})
-    row.first_response_state, row.resolution_state = first.get("state"), resolution.get("state")
-    running = [entry["due"] for entry in (first, resolution) if entry.get("state") == "running" and entry.get("due")]
-    row.nearest_due_at = min(dt.datetime.fromisoformat(d) for d in running) if running else None
+    row.history, row.tags, row.updated_at = [row_to_json(r) for r in state.history], list(state.tags), now
+    row.sla, row.escalation = state.sla.to_json(), state.escalation.to_json()
+    row.first_response_state, row.resolution_state = state.sla.first_response.state, state.sla.resolution.state
+    row.nearest_due_at = state.sla.nearest_due()
 
 
 def record_rating(session: Session, state: TicketState, signal, now: dt.datetime) -> None:
@@ -123,7 +128,7 @@ def _merge_into_queued(session: Session, action: Action, ticket_id: int, now: dt
 
 def drop_stale_warnings(session: Session, state: TicketState, now: dt.datetime) -> int:
     """Warnings still waiting to go out for a target now breached, or for a level since left, would only mislead."""
-    breached = {t for t, entry in state.sla.items() if entry.get("state") == "breached"}
+    breached = {target.value for target in Target if state.sla[target].state == State.BREACHED.value}
     if not breached and state.level <= 1:
         return 0
     rows = session.scalars(select(OutboxAction).where(
@@ -162,11 +167,9 @@ def replace_timers(session: Session, state: TicketState, specs) -> None:
             timer.due_at, timer.ticket_version = spec.due_at, state.version
 
 
-def delete_ticket_timers(session: Session, ticket_id: int) -> None:
-    session.execute(delete(Timer).where(Timer.ticket_id == ticket_id))
-
-
 def _jsonable(value):
+    if hasattr(value, "to_json"):
+        return _jsonable(value.to_json())
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

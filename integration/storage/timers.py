@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from integration.core.statuses import OPEN_STATUSES
 from integration.storage.models import Ticket, Timer
 
 TIMER_LEASE = dt.timedelta(seconds=30)
-OPEN_STATUSES = ("new", "open", "pending", "hold")
 
 
 @dataclass(frozen=True)

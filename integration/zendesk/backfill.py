@@ -33,15 +33,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from integration.storage.decisions import Ingestor, utcnow
 from integration.core.signals import Comment, TicketSignal
+from integration.core.statuses import OPEN_STATUSES, SOLVED_STATUSES
 from integration.storage.models import InboxEvent, Ticket, UtcDateTime
-from integration.zendesk.install import ZendeskApiError, ZendeskJson
+from integration.zendesk.json_api import ZendeskApiError, ZendeskJson
 from integration.zendesk.payloads import parse_time
 from integration.zendesk.snapshot import AGENT_ROLES
 
 STREAM = "zendesk_tickets"
 SOURCE = "backfill"
-UNSOLVED = ("new", "open", "pending", "hold")
-TRACKED_WHEN_SOLVED = ("solved", "closed")
 EXPORT = "incremental/tickets/cursor.json"
 
 # Not in models.Base (that file belongs to the core schema); created by migration 0002.
@@ -183,13 +182,13 @@ class Backfill:
             self.users[user["id"]] = {"role": user.get("role"), "email": user.get("email")}
 
     def _page(self, tickets: list[dict], summary: Summary) -> int:
-        solved = [t["id"] for t in tickets if t.get("status") in TRACKED_WHEN_SOLVED]
+        solved = [t["id"] for t in tickets if t.get("status") in SOLVED_STATUSES]
         with self.sessions() as session:
             known = set(session.scalars(select(Ticket.id).where(Ticket.id.in_(solved)))) if solved else set()
             keys = [dedup_key(t) for t in tickets]
             seen = set(session.scalars(select(InboxEvent.dedup_key).where(
                 InboxEvent.source == SOURCE, InboxEvent.dedup_key.in_(keys)))) if keys else set()
-        wanted = [t for t in tickets if t.get("status") in UNSOLVED or t["id"] in known]
+        wanted = [t for t in tickets if t.get("status") in OPEN_STATUSES or t["id"] in known]
         todo = [t for t in wanted if dedup_key(t) not in seen]
         if len(todo) < len(wanted):  # decided by a run that was interrupted on this page: not read again
             summary.outcomes["duplicate"] += len(wanted) - len(todo)

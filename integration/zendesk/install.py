@@ -16,177 +16,22 @@ secret, so only the trigger webhook is installed.
 from __future__ import annotations
 
 import hmac
-import json
 import os
-import re
-import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
-import requests
 import yaml
 
 from integration.mappings.errors import MappingsError
 from integration.mappings.loader import load_from_bytes, load_mappings, read_files
-from integration.zendesk.client import ZendeskRateLimited, api_url
+from integration.zendesk.install_files import InstallError, atomic_write, set_field_ids
+from integration.zendesk.install_specs import (FIELDS, MANAGED, PREFIX, TRIGGER_SUBSCRIPTION, WEBHOOK_NAME,
+                                               WEBHOOK_PATH, WEBHOOK_READ_ONLY, comparable, normalized, trigger_body,
+                                               trigger_specs)
+from integration.zendesk.json_api import ZendeskJson
 
-PREFIX = "Escalator: "
-WEBHOOK_NAME = "Escalator"
-WEBHOOK_PATH = "/webhooks/zendesk"
-MANAGED = "Managed by `escalator zendesk install`; edits here are overwritten by the next install."
 DEFAULT_SECRET_FILE = Path("instance") / "zendesk_webhook_secret"
-TRIGGER_SUBSCRIPTION = "conditional_ticket_events"
-WEBHOOK_READ_ONLY = ("id", "created_at", "created_by", "updated_at", "updated_by", "signing_secret", "external_source")
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    key: str  # its line in zendesk.yaml
-    title: str
-    description: str
-
-
-FIELDS = (
-    FieldSpec("tier_field_id", "SLA tier", "The organization's SLA tier. Written by Escalator."),
-    FieldSpec("first_response_due_field_id", "First response due (UTC)",
-              "When the first public agent reply is due, ISO-8601 UTC. Written by Escalator."),
-    FieldSpec("resolution_due_field_id", "Resolution due (UTC)",
-              "When the resolution is due, ISO-8601 UTC; empty while the clock is paused. Written by Escalator."),
-)
-
-# tests/fixtures/zendesk/trigger_template.json.txt and the README hold the same text (a test checks).
-TRIGGER_TEMPLATE = """{
-  "schema": "escalator.zendesk.trigger/1",
-  "event": "ticket_updated",
-  "ticket": {
-    "id": "{{ticket.id}}",
-    "external_id": "{{ticket.external_id}}",
-    "status": "{{ticket.status}}",
-    "priority": "{{ticket.priority}}",
-    "ticket_type": "{{ticket.ticket_type}}",
-    "via": "{{ticket.via}}",
-    "tags": "{{ticket.tags}}",
-    "assignee_id": "{{ticket.assignee.id}}",
-    "created_at": "{{ticket.created_at_with_timestamp}}",
-    "updated_at": "{{ticket.updated_at_with_timestamp}}"
-  },
-  "organization": {
-    "id": "{{ticket.organization.id}}",
-    "external_id": "{{ticket.organization.external_id}}"
-  },
-  "requester": {
-    "id": "{{ticket.requester.id}}",
-    "email": "{{ticket.requester.email}}",
-    "locale": "{{ticket.requester.locale}}"
-  },
-  "current_user": {
-    "id": "{{current_user.id}}",
-    "role": "{{current_user.role}}"
-  },
-  "latest_comment": {
-    "id": "{{ticket.latest_comment.id}}",
-    "is_public": "{{ticket.latest_comment.is_public}}"
-  },
-  "satisfaction": {
-    "current_rating": "{{satisfaction.current_rating}}"
-  }
-}
-"""
-
-
-def trigger_body(event: str) -> str:
-    body = TRIGGER_TEMPLATE.replace('"event": "ticket_updated"', f'"event": "{event}"')
-    assert body.count(f'"event": "{event}"') == 1
-    return body
-
-
-def _condition(field_name: str, operator: str, value: Any) -> dict:
-    return {"field": field_name, "operator": operator, "value": value}
-
-
-def trigger_specs(api_user_id: int) -> list[tuple[str, str, list[dict]]]:
-    """(title, event, `all` conditions) of the four triggers in the README."""
-    created, changed = _condition("update_type", "is", "Create"), _condition("update_type", "is", "Change")
-    return [
-        (f"{PREFIX}ticket created", "ticket_created", [created]),
-        # "Current user is not <the API user>": our own updates never come back as trigger calls.
-        (f"{PREFIX}ticket updated", "ticket_updated", [changed, _condition("role", "is_not", str(api_user_id))]),
-        (f"{PREFIX}public agent reply", "agent_replied_public",
-         [changed, _condition("comment_is_public", "is", "true"), _condition("role", "is", "agent")]),
-        (f"{PREFIX}satisfaction rated", "satisfaction_rated", [_condition("satisfaction_score", "changed", None)]),
-    ]
-
-
-class InstallError(Exception):
-    pass
-
-
-class ZendeskApiError(InstallError):
-    def __init__(self, method: str, path: str, status: int, body: str) -> None:
-        super().__init__(f"Zendesk answered {method} {path} with {status}: {body[:500]}")
-        self.status = status
-
-
-class ZendeskJson:
-    """JSON calls on zenpy's session (auth + the 429 hook), honouring ZENPY_FORCE_* through api_url.
-
-    A 429 waits Retry-After and tries again (saying so through `on_wait`); a GET that fails
-    transiently (5xx, connection, timeout) is retried with backoff; writes are never repeated blindly.
-    """
-
-    def __init__(self, session: requests.Session, subdomain: str | None, *, timeout: float = 30.0,
-                 sleep: Callable[[float], None] = time.sleep,
-                 on_wait: Callable[[str], None] = lambda message: None, get_retries: int = 5) -> None:
-        self.session, self.subdomain, self.timeout = session, subdomain, timeout
-        self.sleep, self.on_wait, self.get_retries = sleep, on_wait, get_retries
-
-    def url(self, path: str) -> str:
-        return path if path.startswith(("http://", "https://")) else api_url(self.subdomain, path)
-
-    def request(self, method: str, path: str, *, params: dict | None = None, body: Any = None) -> Any:
-        attempt = 0
-        while True:
-            try:
-                response = self.session.request(method, self.url(path), params=params, json=body,
-                                                timeout=self.timeout)
-            except ZendeskRateLimited as limited:
-                self.on_wait(f"Zendesk rate limit: waiting {limited.retry_after:g}s (Retry-After) before "
-                             f"{method} {path.split('?')[0]}")
-                self.sleep(limited.retry_after)
-                continue
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                if method != "GET" or attempt >= self.get_retries:
-                    raise InstallError(f"{method} {path}: {exc.__class__.__name__}: {exc}") from exc
-                attempt = self._back_off(attempt, method, path, exc.__class__.__name__)
-                continue
-            if response.status_code >= 500 and method == "GET" and attempt < self.get_retries:
-                attempt = self._back_off(attempt, method, path, f"HTTP {response.status_code}")
-                continue
-            if response.status_code >= 400:
-                raise ZendeskApiError(method, path.split("?")[0], response.status_code, response.text)
-            return response.json() if response.content else None
-
-    def _back_off(self, attempt: int, method: str, path: str, why: str) -> int:
-        delay = min(2 ** attempt, 30)
-        self.on_wait(f"{why} on {method} {path.split('?')[0]}: trying again in {delay}s")
-        self.sleep(delay)
-        return attempt + 1
-
-    def get(self, path: str, **params: Any) -> Any:
-        return self.request("GET", path, params=params or None)
-
-    def items(self, path: str, key: str, **params: Any) -> Iterator[dict]:
-        """Every item of a list, following cursor (`meta.has_more` + `links.next`) or offset (`next_page`)."""
-        page = self.get(path, **params)
-        while True:
-            yield from page.get(key) or []
-            links, meta = page.get("links") or {}, page.get("meta") or {}
-            following = links.get("next") if meta.get("has_more") else page.get("next_page")
-            if not following:
-                return
-            page = self.get(following)
 
 
 @dataclass
@@ -284,11 +129,11 @@ class Installer:
         except MappingsError as error:
             raise InstallError(f"not writing {path}: the mappings would not validate\n{error}\n"
                                f"the field ids are {ids}") from None
-        _atomic_write(path, text, mode=None)
+        atomic_write(path, text, mode=None)
         try:
             load_mappings(self.mappings_dir)
         except MappingsError as error:
-            _atomic_write(path, original, mode=None)
+            atomic_write(path, original, mode=None)
             raise InstallError(f"{path} rolled back: the mappings did not validate after the edit\n{error}") from None
         self.say(what, f"set {', '.join(changed)} (validated)")
 
@@ -310,7 +155,7 @@ class Installer:
             created = self.write("POST", "webhooks", {"webhook": wanted})["webhook"]
             self.say(what, f"created (id {created['id']}, endpoint {self.endpoint})")
             return created["id"]
-        changes = {k: v for k, v in wanted.items() if _norm(current.get(k)) != _norm(v)}
+        changes = {k: v for k, v in wanted.items() if normalized(current.get(k)) != normalized(v)}
         if not changes:
             self.say(what, f"unchanged (id {current['id']})")
         elif self.dry_run:
@@ -336,7 +181,7 @@ class Installer:
             self.say(what, "unchanged (mode 0600)")
         else:
             self.secret_file.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_write(self.secret_file, secret + "\n", mode=0o600)
+            atomic_write(self.secret_file, secret + "\n", mode=0o600)
             self.say(what, "written (mode 0600; the secret itself is never printed)")
         configured = self.environ.get("ZENDESK_WEBHOOK_SECRET")
         if configured and hmac.compare_digest(configured.strip(), secret):
@@ -374,7 +219,7 @@ class Installer:
                 self.say(what, f"created (id {created['id']})")
                 continue
             changes = [k for k in ("title", "active", "description", "conditions", "actions")
-                       if _comparable(k, current.get(k)) != _comparable(k, wanted[k])]
+                       if comparable(k, current.get(k)) != comparable(k, wanted[k])]
             if not changes:
                 self.say(what, f"unchanged (id {current['id']})")
             elif self.dry_run:
@@ -382,79 +227,3 @@ class Installer:
             else:
                 self.write("PUT", f"triggers/{current['id']}.json", {"trigger": {k: wanted[k] for k in changes}})
                 self.say(what, f"updated {', '.join(changes)} (id {current['id']})")
-
-
-def _norm(value: Any) -> Any:
-    """Zendesk may give back "true" for True, 123 as "123", null for "": compare values as it stores them."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return str(value)
-    if isinstance(value, list):
-        return [_norm(v) for v in value]
-    return value
-
-
-def _comparable(key: str, value: Any) -> Any:
-    if key == "conditions":
-        value = value or {}
-        return {part: [(c.get("field"), c.get("operator"), _norm(c.get("value"))) for c in value.get(part) or []]
-                for part in ("all", "any")}
-    if key == "actions":
-        out = []
-        for action in value or []:
-            item = _norm(action.get("value"))
-            if action.get("field") == "notification_webhook" and isinstance(item, list) and len(item) == 2:
-                try:
-                    item = [item[0], json.loads(item[1])]  # the body as JSON: whitespace is not a difference
-                except (TypeError, ValueError):
-                    pass
-            out.append((action.get("field"), item))
-        return out
-    return _norm(value)
-
-
-def set_field_ids(text: str, ids: dict[str, int]) -> tuple[str, list[str]]:
-    """Put each id on its `key: value` line of zendesk.yaml, keeping comments and their column."""
-    changed = []
-    for key, new in ids.items():
-        pattern = re.compile(rf"^(?P<lead>[ \t]*{re.escape(key)}[ \t]*:[ \t]*)(?P<value>[^#\s]*)(?P<gap>[ \t]*)"
-                             r"(?P<rest>#.*)?$", re.MULTILINE)
-        found = list(pattern.finditer(text))
-        if len(found) != 1:
-            raise InstallError(f"zendesk.yaml: expected one `{key}:` line under `fields:`, found {len(found)}; "
-                               f"set `{key}: {new}` by hand")
-        match = found[0]
-        old = match["value"]
-        if old == str(new):
-            continue
-        gap = match["gap"]
-        if match["rest"]:
-            gap = " " * max(1, len(gap) + len(old) - len(str(new)))
-        line = f"{match['lead']}{new}{gap}{match['rest'] or ''}"
-        text = text[:match.start()] + line + text[match.end():]
-        changed.append(f"{key}: {old or 'null'} → {new}")
-    return text, changed
-
-
-def _atomic_write(path: Path, text: str, *, mode: int | None) -> None:
-    """Write to a temporary file beside `path` and rename it over: readers see the old or the new file."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.chmod(temporary, mode if mode is not None else _mode_of(path))
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-
-
-def _mode_of(path: Path) -> int:
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        return 0o644

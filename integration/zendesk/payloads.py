@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, validate
 
 from integration.core.signals import ZENDESK_PRIORITIES, Comment, TicketSignal
+from integration.core.statuses import ZENDESK_STATUSES
 
 EVENT_PREFIX = "zen:event-type:"
 TRIGGER_SCHEMA = "escalator.zendesk.trigger/1"
@@ -141,7 +142,7 @@ def _parse_event(document: dict) -> Parsed:
 def _status(value: str) -> str:
     status = value.strip().lower()
     status = GONE.get(status, status)
-    if status not in ("new", "open", "pending", "hold", "solved", "closed"):
+    if status not in ZENDESK_STATUSES:
         raise PayloadError(f"detail.status: {value!r} is not a Zendesk status")
     return status
 

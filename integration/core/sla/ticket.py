@@ -31,11 +31,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
+from integration.core import statuses
 from integration.core.sla.calendar import BusinessClock
 from integration.core.sla.walk import ZERO, as_utc
 
 DEFAULT_PAUSE_STATUSES = frozenset({"pending", "hold"})
-SOLVED_STATUSES = frozenset({"solved", "closed"})
+SOLVED_STATUSES = frozenset(statuses.SOLVED_STATUSES)
 EVENT_KINDS = frozenset({"status", "comment", "policy"})
 
 

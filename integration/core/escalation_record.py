@@ -1,0 +1,130 @@
+"""A ticket's escalation record: the matrix steps taken, their acknowledgements and reminders, and the warnings sent.
+
+Stored as JSON (the tickets.escalation column): {"steps": [{"level", "owner", "at", "notified_at",
+"triggers": [{"kind", "detail", "by"}], "reminders"?, "acknowledged_at"?, "acknowledged_by"?}],
+"warned": {target: due}}. Rows written before warnings were keyed by their due instant hold the due as
+a display string accurate to the minute ("2026-03-02 15:12 UTC"); from_json still reads them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from integration.core.history import parse_iso
+from integration.core.sla.ticket import Target
+
+_MINUTE_FORMAT = "%Y-%m-%d %H:%M UTC"
+
+
+@dataclass(frozen=True)
+class TriggerRecord:
+    kind: str
+    detail: str
+    by: str | None = None
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "detail": self.detail, "by": self.by}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "TriggerRecord":
+        return cls(data["kind"], data["detail"], data.get("by"))
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    level: int
+    owner: str  # the role, as it was named when the step was taken
+    at: dt.datetime
+    notified_at: dt.datetime  # the latest notification: the step itself or its latest reminder
+    triggers: tuple[TriggerRecord, ...] = ()
+    reminders: int = 0
+    acknowledged_at: dt.datetime | None = None
+    acknowledged_by: str | None = None
+
+    def to_json(self) -> dict:
+        data: dict[str, Any] = {"level": self.level, "owner": self.owner, "at": self.at.isoformat(),
+                                "notified_at": self.notified_at.isoformat(),
+                                "triggers": [t.to_json() for t in self.triggers]}
+        if self.reminders:
+            data["reminders"] = self.reminders
+        if self.acknowledged_at is not None:
+            data["acknowledged_at"], data["acknowledged_by"] = self.acknowledged_at.isoformat(), self.acknowledged_by
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> "StepRecord":
+        at = parse_iso(data["at"])
+        return cls(level=int(data["level"]), owner=data.get("owner", ""), at=at,
+                   notified_at=parse_iso(data["notified_at"]) if data.get("notified_at") else at,
+                   triggers=tuple(TriggerRecord.from_json(t) for t in data.get("triggers", ())),
+                   reminders=int(data.get("reminders", 0)),
+                   acknowledged_at=parse_iso(data["acknowledged_at"]) if data.get("acknowledged_at") else None,
+                   acknowledged_by=data.get("acknowledged_by"))
+
+
+@dataclass(frozen=True)
+class Warned:
+    """The due instant a warning was sent for."""
+
+    due: dt.datetime
+    to_the_minute: bool = False  # read from an old row: only the minute of the due is known
+
+    def covers(self, due: dt.datetime) -> bool:
+        if self.to_the_minute:
+            return due.astimezone(dt.timezone.utc).replace(second=0, microsecond=0) == self.due
+        return due == self.due
+
+    def to_json(self) -> str:
+        return self.due.strftime(_MINUTE_FORMAT) if self.to_the_minute else self.due.isoformat()
+
+    @classmethod
+    def from_json(cls, text: str) -> "Warned":
+        if text.endswith(" UTC"):
+            due = dt.datetime.strptime(text, _MINUTE_FORMAT).replace(tzinfo=dt.timezone.utc)
+            return cls(due, to_the_minute=True)
+        return cls(parse_iso(text))
+
+
+@dataclass(frozen=True)
+class EscalationRecord:
+    steps: tuple[StepRecord, ...] = ()
+    warned: dict[Target, Warned] = field(default_factory=dict)  # never changed in place: see with_warning
+
+    @property
+    def last_step(self) -> StepRecord | None:
+        return self.steps[-1] if self.steps else None
+
+    def with_step(self, step: StepRecord) -> "EscalationRecord":
+        return replace(self, steps=self.steps + (step,))
+
+    def acknowledged(self, level: int | None, by: str | None, now: dt.datetime) -> "EscalationRecord":
+        """Every unacknowledged step at `level` is acknowledged by `by` now."""
+        return replace(self, steps=tuple(
+            replace(s, acknowledged_at=now, acknowledged_by=by) if s.level == level and s.acknowledged_at is None
+            else s for s in self.steps))
+
+    def reminded(self, now: dt.datetime) -> "EscalationRecord":
+        last = self.steps[-1]
+        return replace(self, steps=self.steps[:-1] + (replace(last, notified_at=now, reminders=last.reminders + 1),))
+
+    def warned_about(self, target: Target, due: dt.datetime) -> bool:
+        warned = self.warned.get(target)
+        return warned is not None and warned.covers(due)
+
+    def with_warning(self, target: Target, due: dt.datetime) -> "EscalationRecord":
+        return replace(self, warned={**self.warned, target: Warned(due)})
+
+    def up_to(self, level: int) -> "EscalationRecord":
+        """The record without the steps above `level` (an admin's reset)."""
+        return replace(self, steps=tuple(s for s in self.steps if s.level <= level))
+
+    def to_json(self) -> dict:
+        return {"steps": [s.to_json() for s in self.steps],
+                "warned": {target.value: w.to_json() for target, w in self.warned.items()}}
+
+    @classmethod
+    def from_json(cls, data: dict | None) -> "EscalationRecord":
+        data = data or {}
+        return cls(steps=tuple(StepRecord.from_json(s) for s in data.get("steps", ())),
+                   warned={Target(k): Warned.from_json(v) for k, v in (data.get("warned") or {}).items()})

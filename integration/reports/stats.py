@@ -1,0 +1,86 @@
+"""Counting and averaging for the report: compliance, median and p90, histogram, escalations, CSAT; and how they print."""
+from __future__ import annotations
+
+import math
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+from integration.core.compliance import percent
+from integration.reports.figures import BUCKETS, LEVELS, CsatStats, RatingRow, TargetOutcome, TargetStats, TicketFigures
+
+
+def target_stats(outcomes: list[TargetOutcome]) -> TargetStats:
+    met = sum(o.state == "met" for o in outcomes)
+    breached = sum(o.state == "breached" for o in outcomes)
+    times = sorted(o.timed_seconds for o in outcomes if o.timed_seconds is not None)
+    return TargetStats(met=met, breached=breached, open=len(outcomes) - met - breached,
+                       compliance_pct=percent(met, met + breached), timed=len(times),
+                       median_seconds=median(times), p90_seconds=nearest_rank(times, 90),
+                       histogram=histogram(times))
+
+
+def median(sorted_values: list[int]) -> int | None:
+    """The middle value; for an even count the mean of the two middle ones, whole seconds rounded down."""
+    n = len(sorted_values)
+    if n == 0:
+        return None
+    if n % 2:
+        return sorted_values[n // 2]
+    return (sorted_values[n // 2 - 1] + sorted_values[n // 2]) // 2
+
+
+def nearest_rank(sorted_values: list[int], p: int) -> int | None:
+    """The p-th percentile by nearest rank: the value at rank ceil(p/100 × n)."""
+    if not sorted_values:
+        return None
+    rank = math.ceil(Fraction(p, 100) * len(sorted_values))
+    return sorted_values[max(rank, 1) - 1]
+
+
+def histogram(seconds: list[int]) -> tuple[int, ...]:
+    counts = [0] * len(BUCKETS)
+    for value in seconds:
+        for i, (upper, _) in enumerate(BUCKETS):
+            if upper is None or value <= upper * 60:
+                counts[i] += 1
+                break
+    return tuple(counts)
+
+
+def escalation_counts(figures: list[TicketFigures]) -> dict[int, int]:
+    counts = {level: 0 for level in LEVELS}
+    for f in figures:
+        for level in f.escalation_levels:
+            counts[level] = counts.get(level, 0) + 1
+    return counts
+
+
+def latest_ratings(ratings: list[RatingRow]) -> list[RatingRow]:
+    """Slack: each person's latest rating of a ticket; Zendesk: each ticket's latest rating."""
+    latest: dict[tuple, RatingRow] = {}
+    for rating in sorted(ratings, key=lambda r: (r.at, r.id)):
+        rater = rating.rated_by if rating.source == "slack" else None
+        latest[(rating.ticket_id, rating.source, rater)] = rating
+    return sorted(latest.values(), key=lambda r: (r.at, r.id))
+
+
+def csat_stats(ratings: list[RatingRow]) -> CsatStats:
+    scores = [r.score for r in ratings if r.source == "slack" and r.score is not None]
+    good = sum(r.source == "zendesk" and r.zendesk_score == "good" for r in ratings)
+    bad = sum(r.source == "zendesk" and r.zendesk_score == "bad" for r in ratings)
+    average = (Decimal(sum(scores)) / Decimal(len(scores))).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP) \
+        if scores else None
+    return CsatStats(slack_count=len(scores), slack_average=average, zendesk_good=good, zendesk_bad=bad,
+                     zendesk_good_pct=percent(good, good + bad))
+
+
+def hmm(seconds: int | None) -> str:
+    """Business time as h:mm (hours may pass 24), seconds dropped; '—' when there is nothing to show."""
+    if seconds is None:
+        return "—"
+    minutes = int(seconds) // 60
+    return f"{minutes // 60}:{minutes % 60:02d}"
+
+
+def pct(value: Decimal | None) -> str:
+    return "n/a" if value is None else f"{value}%"
