@@ -5,9 +5,11 @@ import datetime as dt
 import logging
 import threading
 
+from zenpy import Zenpy
+
 from integration.services import Services
 from integration.slack.requests_in_zendesk import TicketOpener
-from integration.slack.gateway import build_slack_gateway
+from integration.slack.gateway import SlackGateway, build_slack_gateway
 from integration.worker import Worker
 from integration.zendesk.client import build_zenpy
 from integration.zendesk.budget import ACCOUNT, TICKET_UPDATE, ZendeskBudget
@@ -17,11 +19,14 @@ from integration.zendesk.gateway import ZendeskGateway
 log = logging.getLogger("escalator")
 
 
-def build_worker(services: Services) -> Worker:
+def build_worker(services: Services, *, zenpy: Zenpy | None = None, slack: SlackGateway | None = None) -> Worker:
+    """The worker of `escalator worker` and `serve`. Tests pass `zenpy` and `slack` pointed at their fakes;
+    left out, both are built from the config (no Zendesk credentials: dry-run)."""
     config = services.config
     budget = zendesk_budget(services)
-    zenpy = None if config.zendesk_dry_run else build_zenpy(config, on_response=lambda r: budget.observe(r.headers))
-    slack = build_slack_gateway(config)
+    if zenpy is None and not config.zendesk_dry_run:
+        zenpy = build_zenpy(config, on_response=lambda r: budget.observe(r.headers))
+    slack = slack if slack is not None else build_slack_gateway(config)
     zendesk = DryRunZendesk(services.sessions, services.ingestor) if zenpy is None \
         else ZendeskGateway(zenpy, services.ingestor, budget)
     deliverers = {"zendesk": zendesk, "slack": slack,

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from tests.db import backends, database_url
+from tests.harness import TEST_MAPPINGS
 
 settings.register_profile("dev", max_examples=200, deadline=None)
 settings.register_profile(
@@ -12,12 +13,12 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
-REPO = Path(__file__).resolve().parent.parent
-
 
 @pytest.fixture
-def shipped_mappings_dir() -> Path:
-    return REPO / "mappings"
+def mappings_dir() -> Path:
+    """The tests' own copy of the mapping files (tests pin ids and lines to it); the shipped `mappings/` is
+    the admins' example, checked by tests/test_mappings_shipped.py only, and may change freely."""
+    return TEST_MAPPINGS
 
 
 @pytest.fixture(params=backends())

@@ -10,15 +10,15 @@ from pathlib import Path
 
 from integration.app import create_app
 from integration.config import Config
-from integration.slack.requests_in_zendesk import TicketOpener
+from integration.runtime import build_worker
 from integration.services import Services, build_services
 from integration.slack.gateway import ChannelPacer, build_slack_gateway
 from integration.worker import Worker
 from integration.zendesk.client import build_zenpy
-from integration.zendesk.gateway import ZendeskGateway
 from integration.zendesk.signature import sign
 
 REPO = Path(__file__).resolve().parent.parent
+TEST_MAPPINGS = REPO / "tests" / "fixtures" / "mappings"  # the tests' copy; never the shipped mappings/
 FIXTURES = REPO / "tests" / "fixtures" / "zendesk"
 SECRET = "test-webhook-secret"
 ORG_IDS = {"360000000101": "1001", "360000000102": "1002", "360000000103": "1003", "360000000104": "1004"}
@@ -54,9 +54,9 @@ class Clock:
 
 
 def mappings_for_tests(tmp_path: Path) -> Path:
-    """The shipped mappings with the fixtures' organization ids and installed Zendesk fields."""
+    """The test mappings with the fixtures' organization ids and installed Zendesk fields."""
     target = tmp_path / "mappings"
-    shutil.copytree(REPO / "mappings", target)
+    shutil.copytree(TEST_MAPPINGS, target)
     organizations = target / "organizations.yaml"
     text = organizations.read_text()
     for shipped, fixture in ORG_IDS.items():
@@ -114,12 +114,10 @@ def build_stack(database_url: str, mappings_dir: Path, fake, clock: Clock, **con
                       zendesk_webhook_secret=SECRET, **config)
     services = build_services(settings, clock)
     app = create_app(settings, services=services)
-    gateway = ZendeskGateway(build_zenpy(settings, timeout=2), services.ingestor)
     slack = build_slack_gateway(settings)
     if slack.client is not None:
         slack.pacer = ChannelPacer(monotonic=lambda: clock().timestamp())  # pace on the test's clock
     slack.now = clock
-    opener = TicketOpener(gateway.zenpy, slack.client, services.ingestor, subdomain=settings.zendesk_subdomain)
-    worker = Worker(services.sessions, {"zendesk": gateway, "slack": slack, "open": opener}, now=clock,
-                    tickers=(services.ingestor.fire_due_timers, services.ingestor.redecide_after_mapping_edit))
+    # The production wiring, with clients pointed at the fakes (zenpy with a short timeout for the tests).
+    worker = build_worker(services, zenpy=build_zenpy(settings, timeout=2), slack=slack)
     return Stack(services, app.test_client(), worker, clock, fake)

@@ -167,6 +167,7 @@ def test_cli_prints_progress_and_a_resume_line(fake_zendesk, env, monkeypatch):
     assert "resuming a finished run: reading what changed since (12 tickets read before)" in again.output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)  # once: the small tests cover PostgreSQL
 def test_10000_tickets_complete_and_resume_after_sigkill(fake_zendesk, env, database):
     total, batch = 10_000, 500

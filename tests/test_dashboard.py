@@ -14,7 +14,7 @@ from integration.services import build_services
 from integration.core.signals import Comment, TicketSignal
 from integration.storage.db import upgrade
 from integration.storage.models import OutboxAction
-from tests.harness import Clock, mappings_for_tests
+from tests.harness import TEST_MAPPINGS, Clock, mappings_for_tests
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 3, 16, 15, 0, tzinfo=UTC)
@@ -98,7 +98,8 @@ def test_dashboard_is_never_public(served, tmp_path):
     assert requests.get(f"{base}/", timeout=5).status_code == 401
     assert requests.get(f"{base}/api/dashboard", auth=("admin", "wrong"), timeout=5).status_code == 401
     assert requests.get(f"{base}/api/dashboard", auth=("admin", "s3cret"), timeout=5).status_code == 200
-    unconfigured = create_app({"database_url": f"sqlite:///{tmp_path}/u.db"}).test_client()
+    unconfigured = create_app({"database_url": f"sqlite:///{tmp_path}/u.db",
+                               "mappings_dir": str(TEST_MAPPINGS)}).test_client()
     response = unconfigured.get("/")
     assert response.status_code == 503 and b"ESCALATOR_ADMIN_USER" in response.data
 
@@ -129,6 +130,6 @@ def test_health_and_readiness(served, tmp_path):
     ready = requests.get(f"{base}/readyz", timeout=5)
     assert ready.status_code == 200 and ready.json()["database"] == "ok"
     assert ready.json()["mappings"]["fingerprint"] == services.mappings.current.fingerprint
-    broken = Config(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none", mappings_dir="mappings")
+    broken = Config(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none", mappings_dir=str(TEST_MAPPINGS))
     down = create_app(broken).test_client().get("/readyz")
     assert down.status_code == 503 and down.json["database"].startswith("unreachable")

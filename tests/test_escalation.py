@@ -8,10 +8,11 @@ from integration.core.escalation_record import EscalationRecord, StepRecord, War
 from integration.core.matrix import Trigger, due_warnings, manager_of, next_step, renotify_due
 from integration.mappings.loader import load_mappings
 from integration.core.sla.ticket import State, Target, TargetStatus
+from tests.harness import TEST_MAPPINGS
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
-ESCALATION = load_mappings("mappings").escalation
+ESCALATION = load_mappings(TEST_MAPPINGS).escalation
 
 
 def status(state, due=None, warning=None):

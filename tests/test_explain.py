@@ -8,10 +8,12 @@ from click.testing import CliRunner
 from integration.cli import cli
 from integration.core.customers import match_customer
 from integration.mappings.loader import load_mappings
+from tests.harness import TEST_MAPPINGS
 
 
 def run(*args):
-    result = CliRunner().invoke(cli, ["explain", *args], catch_exceptions=False)
+    # The tests' mappings unless a test names others (click keeps an option's last value).
+    result = CliRunner().invoke(cli, ["explain", "--mappings", str(TEST_MAPPINGS), *args], catch_exceptions=False)
     return result
 
 
@@ -49,7 +51,7 @@ def test_starter_keyword_priority_over_christmas_in_london():
 def test_unmapped_organization_gets_the_default():
     out = explain("--org", "42", "--priority", "low", "--created", "2026-11-23T09:00:00Z")
     assert out["organization"]["matched_by"] == "default"
-    assert out["tier"] == load_mappings("mappings").default.tier
+    assert out["tier"] == load_mappings(TEST_MAPPINGS).default.tier
 
 
 def test_priority_accepts_our_names_as_well_as_zendesk_names():
@@ -81,13 +83,14 @@ def test_broken_mappings_are_listed_and_fail(tmp_path):
 
 def test_installed_console_script_runs():
     completed = subprocess.run([sys.executable, "-m", "integration.cli", "explain", "--org", "360000000103",
-                                "--priority", "normal", "--created", "2026-11-23T09:00:00Z"],
+                                "--priority", "normal", "--created", "2026-11-23T09:00:00Z",
+                                "--mappings", str(TEST_MAPPINGS)],
                                capture_output=True, text=True, check=True)
     assert json.loads(completed.stdout)["calendar"] == "extended"
 
 
 def test_match_order_id_then_name_then_domain():
-    mappings = load_mappings("mappings")
+    mappings = load_mappings(TEST_MAPPINGS)
     by_id = match_customer(mappings, organization_id=360000000101, organization_name="Pennyworth Tea Co",
                            requester_email="x@brandt-maschinenbau.example")
     by_name = match_customer(mappings, organization_id=9, organization_name="pennyworth tea co",

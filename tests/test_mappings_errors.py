@@ -1,9 +1,9 @@
-"""Every kind of mapping error: copy the shipped files, break one thing, expect one exact message.
+"""Every kind of mapping error: copy tests/fixtures/mappings, break one thing, expect one exact message.
 
-Line numbers are exact. So that editing the shipped files' comments does not break the table, a
+Line numbers are exact. So that editing the files' comments does not break the table, a
 `{line}` (or other `{name}`) in an expected message stands for the line of an anchor text in the
 edited file: by default the replacement text itself. `test_lines_are_literal` pins a
-few numbers to the shipped layout as written.
+few numbers to the test copy's layout as written.
 """
 from __future__ import annotations
 
@@ -35,8 +35,8 @@ class Case:
     anchors: dict[str, str] = field(default_factory=dict)
 
 
-def copy_shipped(shipped: Path, tmp_path: Path, monkeypatch) -> Path:
-    shutil.copytree(shipped, tmp_path / "mappings")
+def copy_mappings(source: Path, tmp_path: Path, monkeypatch) -> Path:
+    shutil.copytree(source, tmp_path / "mappings")
     monkeypatch.chdir(tmp_path)
     return tmp_path / "mappings"
 
@@ -299,8 +299,8 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
-def test_each_kind_of_error(case: Case, shipped_mappings_dir: Path, tmp_path: Path, monkeypatch) -> None:
-    directory = copy_shipped(shipped_mappings_dir, tmp_path, monkeypatch)
+def test_each_kind_of_error(case: Case, mappings_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    directory = copy_mappings(mappings_dir, tmp_path, monkeypatch)
     if case.old is None:
         (directory / case.file).unlink()
         text = ""
@@ -316,9 +316,9 @@ def test_each_kind_of_error(case: Case, shipped_mappings_dir: Path, tmp_path: Pa
     assert errors_of("mappings") == [case.expected.format(**lines)]
 
 
-def test_lines_are_literal(shipped_mappings_dir: Path, tmp_path: Path, monkeypatch) -> None:
-    """The same checks with the numbers written out, against the shipped layout."""
-    directory = copy_shipped(shipped_mappings_dir, tmp_path, monkeypatch)
+def test_lines_are_literal(mappings_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    """The same checks with the numbers written out, against the test copy's layout."""
+    directory = copy_mappings(mappings_dir, tmp_path, monkeypatch)
     edit(directory, "organizations.yaml", "tier: starter\n    timezone: Europe/London", "tier: enterprize\n    timezone: Europe/London")
     edit(directory, "organizations.yaml", "zendesk_id: 360000000103", "zendesk_id: 360000000101")
     assert errors_of("mappings") == [
@@ -329,8 +329,8 @@ def test_lines_are_literal(shipped_mappings_dir: Path, tmp_path: Path, monkeypat
     ]
 
 
-def test_all_errors_in_all_files_are_reported(shipped_mappings_dir: Path, tmp_path: Path, monkeypatch) -> None:
-    directory = copy_shipped(shipped_mappings_dir, tmp_path, monkeypatch)
+def test_all_errors_in_all_files_are_reported(mappings_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    directory = copy_mappings(mappings_dir, tmp_path, monkeypatch)
     edit(directory, "tiers.yaml", "critical: 30m", "critical: soon")
     edit(directory, "tiers.yaml", "calendar: extended ", "calendar: extendd ")
     edit(directory, "organizations.yaml", "tier: pro", "tier: platinum")
@@ -353,8 +353,8 @@ def test_all_errors_in_all_files_are_reported(shipped_mappings_dir: Path, tmp_pa
     assert errors[6].startswith("mappings/zendesk.yaml:2 YAML syntax error:")
 
 
-def test_errors_are_sorted_by_file_then_line(shipped_mappings_dir: Path, tmp_path: Path, monkeypatch) -> None:
-    directory = copy_shipped(shipped_mappings_dir, tmp_path, monkeypatch)
+def test_errors_are_sorted_by_file_then_line(mappings_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    directory = copy_mappings(mappings_dir, tmp_path, monkeypatch)
     edit(directory, "organizations.yaml", "monthly_fee: 199", "monthly_fee: -1")
     edit(directory, "organizations.yaml", "monthly_fee: 12000", "monthly_fee: -1")
     with pytest.raises(MappingsError) as caught:
@@ -364,8 +364,8 @@ def test_errors_are_sorted_by_file_then_line(shipped_mappings_dir: Path, tmp_pat
     assert str(caught.value).splitlines()[0] == "2 errors in mappings"
 
 
-def test_absolute_directory_gives_absolute_file_names(shipped_mappings_dir: Path, tmp_path: Path, monkeypatch) -> None:
-    directory = copy_shipped(shipped_mappings_dir, tmp_path, monkeypatch)
+def test_absolute_directory_gives_absolute_file_names(mappings_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    directory = copy_mappings(mappings_dir, tmp_path, monkeypatch)
     edit(directory, "escalation.yaml", "renotify_minutes: 30", "renotify_minutes: 0")
     [issue] = errors_of(directory)
     assert issue == f"{directory}/escalation.yaml:{line_of((directory / 'escalation.yaml').read_text(), 'renotify_minutes: 0')} " \
@@ -377,9 +377,9 @@ def test_missing_directory(tmp_path: Path, monkeypatch) -> None:
     assert errors_of("nowhere") == [f"nowhere no such directory (it should hold {FILES})"]
 
 
-def test_yaml_12_scalars(shipped_mappings_dir: Path, tmp_path: Path, monkeypatch) -> None:
+def test_yaml_12_scalars(mappings_dir: Path, tmp_path: Path, monkeypatch) -> None:
     """`NO` (Norway) is a country code, not false; `yes` is not a boolean; 010 is ten, not octal 8."""
-    directory = copy_shipped(shipped_mappings_dir, tmp_path, monkeypatch)
+    directory = copy_mappings(mappings_dir, tmp_path, monkeypatch)
     edit(directory, "organizations.yaml", "holiday_country: GB\n    holiday_subdivision: ENG\n", "holiday_country: NO\n")
     mappings = load_mappings("mappings")
     assert mappings.organizations[3].holiday_country == "NO"
@@ -398,12 +398,12 @@ def test_issue_format() -> None:
     assert isinstance(MappingsError([issue]), Exception)
 
 
-def test_cli_check_reports_every_error_and_exits_1(shipped_mappings_dir: Path, tmp_path: Path, monkeypatch) -> None:
+def test_cli_check_reports_every_error_and_exits_1(mappings_dir: Path, tmp_path: Path, monkeypatch) -> None:
     from click.testing import CliRunner
 
     from integration.cli import cli
 
-    directory = copy_shipped(shipped_mappings_dir, tmp_path, monkeypatch)
+    directory = copy_mappings(mappings_dir, tmp_path, monkeypatch)
     text = edit(directory, "organizations.yaml", "tier: pro", "tier: enterprize")
     esc = edit(directory, "escalation.yaml", "warning_ratio: 0.8", "warning_ratio: 1.5")
     result = CliRunner().invoke(cli, ["mappings", "check", "mappings"])
@@ -419,8 +419,8 @@ def test_cli_check_reports_every_error_and_exits_1(shipped_mappings_dir: Path, t
     ]
 
 
-def test_optional_lists_and_mappings_may_be_left_empty(shipped_mappings_dir: Path, tmp_path: Path, monkeypatch) -> None:
-    directory = copy_shipped(shipped_mappings_dir, tmp_path, monkeypatch)
+def test_optional_lists_and_mappings_may_be_left_empty(mappings_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    directory = copy_mappings(mappings_dir, tmp_path, monkeypatch)
     edit(directory, "priority.yaml", "vip_requesters: []", "vip_requesters:")
     edit(directory, "escalation.yaml", "staff_slack_channel_ids: [C05SUPPSTAFF]", "staff_slack_channel_ids:")
     edit(directory, "tiers.yaml", "    calendar: business       # Chat Support: Business hours\n",
@@ -437,11 +437,11 @@ def test_optional_lists_and_mappings_may_be_left_empty(shipped_mappings_dir: Pat
     assert load_mappings("mappings").organizations == ()
 
 
-def test_calendar_by_priority_override(shipped_mappings_dir: Path, tmp_path: Path, monkeypatch) -> None:
+def test_calendar_by_priority_override(mappings_dir: Path, tmp_path: Path, monkeypatch) -> None:
     """The commented example in tiers.yaml, switched on."""
     from integration.core.sla.priority import Priority
 
-    directory = copy_shipped(shipped_mappings_dir, tmp_path, monkeypatch)
+    directory = copy_mappings(mappings_dir, tmp_path, monkeypatch)
     edit(directory, "tiers.yaml", "    # calendar_by_priority:   # example override, not active: critical tickets "
          "run around the clock\n    #   critical: 24x7\n", "    calendar_by_priority:\n      critical: 24x7\n")
     starter = load_mappings("mappings").tiers["starter"]

@@ -46,8 +46,8 @@ class Files:
 
 
 @pytest.fixture
-def files(shipped_mappings_dir: Path, tmp_path: Path) -> Files:
-    shutil.copytree(shipped_mappings_dir, tmp_path / "mappings")
+def files(mappings_dir: Path, tmp_path: Path) -> Files:
+    shutil.copytree(mappings_dir, tmp_path / "mappings")
     return Files(tmp_path / "mappings")
 
 

@@ -16,11 +16,12 @@ from integration.reports.figures import Month, RatingRow, TicketRow
 from integration.reports.stats import csat_stats, histogram, hmm, latest_ratings, median, nearest_rank
 from integration.reports.credits import TargetDelay, organization_credit
 from integration.reports.slack_post import report_actions
+from tests.harness import TEST_MAPPINGS
 
 UTC = dt.timezone.utc
 CREATED = dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 AS_OF = dt.datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
-SHIPPED = load_mappings("mappings")
+MAPPINGS = load_mappings(TEST_MAPPINGS)
 NORTHWIND = 360000000101
 
 
@@ -106,7 +107,7 @@ def test_a_ticket_without_history_falls_back_to_its_stored_summary():
               "resolution": {"state": "met", "elapsed_seconds": 3600, "target_seconds": 7200}}
     row = TicketRow(id=5, organization_id=NORTHWIND, created_at=CREATED, tier="enterprise",
                     sla=SlaSummary.from_json(stored))
-    report = build(SHIPPED, Month(2026, 3), [row], [], AS_OF)
+    report = build(MAPPINGS, Month(2026, 3), [row], [], AS_OF)
     (ticket,) = report.tickets
     assert not ticket.recomputed
     fr = report.total.first_response
@@ -120,13 +121,13 @@ def test_tickets_outside_the_month_or_after_as_of_are_not_in_scope():
     rows = [TicketRow(id=i, organization_id=NORTHWIND, created_at=at, tier="enterprise")
             for i, at in enumerate([dt.datetime(2026, 2, 28, 23, 59, 59, tzinfo=UTC), dt.datetime(2026, 3, 1, tzinfo=UTC),
                                     dt.datetime(2026, 3, 31, 23, 59, 59, tzinfo=UTC), dt.datetime(2026, 4, 1, tzinfo=UTC)])]
-    assert [t.id for t in build(SHIPPED, Month(2026, 3), rows, [], AS_OF).tickets] == [1, 2]
-    assert [t.id for t in build(SHIPPED, Month(2026, 3), rows, [], dt.datetime(2026, 3, 15, tzinfo=UTC)).tickets] == [1]
+    assert [t.id for t in build(MAPPINGS, Month(2026, 3), rows, [], AS_OF).tickets] == [1, 2]
+    assert [t.id for t in build(MAPPINGS, Month(2026, 3), rows, [], dt.datetime(2026, 3, 15, tzinfo=UTC)).tickets] == [1]
 
 
 def test_names_from_the_mappings_are_escaped_in_html_and_kept_in_csv_and_json():
-    evil = dataclasses.replace(SHIPPED.organizations[0], name='<img src=x onerror="alert(1)"> & Co')
-    mappings = dataclasses.replace(SHIPPED, organizations=(evil, *SHIPPED.organizations[1:]), _by_id={})
+    evil = dataclasses.replace(MAPPINGS.organizations[0], name='<img src=x onerror="alert(1)"> & Co')
+    mappings = dataclasses.replace(MAPPINGS, organizations=(evil, *MAPPINGS.organizations[1:]), _by_id={})
     row = TicketRow(id=5, organization_id=NORTHWIND, created_at=CREATED, tier="enterprise")
     report = build(mappings, Month(2026, 3), [row], [], AS_OF)
     html = render_html.render(report)
@@ -137,8 +138,8 @@ def test_names_from_the_mappings_are_escaped_in_html_and_kept_in_csv_and_json():
 
 
 def test_a_customer_channel_with_no_tickets_gets_a_quiet_month_message():
-    report = build(SHIPPED, Month(2026, 3), [], [], AS_OF)
-    (action,) = report_actions(report, SHIPPED)  # the shipped mappings: only Northwind is enterprise with a channel
+    report = build(MAPPINGS, Month(2026, 3), [], [], AS_OF)
+    (action,) = report_actions(report, MAPPINGS)  # the test mappings: only Northwind is enterprise with a channel
     assert action.payload["channel"] == "C05NWLOGIST" and action.idempotency_key == f"report-2026-03-{NORTHWIND}"
     assert action.payload["text"] == "SLA report for Northwind Logistics, March 2026: no tickets were created this month."
     assert report.total.tickets == 0 and report.total.first_response.compliance_pct is None

@@ -557,14 +557,14 @@ def test_post_to_slack_queues_once_in_one_transaction_and_is_dry_run_without_a_t
     # The worker delivers them; without SLACK_BOT_TOKEN it records them as dry-run.
     from sqlalchemy import update
 
-    from integration.slack.gateway import build_slack_gateway
-    from integration.worker import Worker
+    from integration.runtime import build_worker
 
     with fresh_month.services.sessions.begin() as session:  # the month's own actions are not under test here
         session.execute(update(OutboxAction).where(OutboxAction.idempotency_key.not_like("report-%"))
                         .values(status="done"))
-    worker = Worker(fresh_month.services.sessions, {"slack": build_slack_gateway(fresh_month.services.config)},
-                    now=lambda: max(dt.datetime.now(UTC), AS_OF) + dt.timedelta(minutes=1))  # the CLI queued at real now
+    # The runtime's worker, delivering at a clock past real now (the CLI queued at real now).
+    worker = build_worker(dataclasses.replace(
+        fresh_month.services, now=lambda: max(dt.datetime.now(UTC), AS_OF) + dt.timedelta(minutes=1)))
     assert worker.run_once() == 2
     with fresh_month.services.sessions() as session:
         statuses = {r.idempotency_key: r.status for r in session.scalars(
@@ -576,9 +576,9 @@ def test_the_worker_delivers_the_summaries_to_slack_through_the_real_client(fres
     from sqlalchemy import update
 
     from integration.reports.slack_post import enqueue_report, report_actions
+    from integration.runtime import build_worker
     from integration.slack.gateway import build_slack_gateway
     from integration.storage.models import OutboxAction
-    from integration.worker import Worker
 
     fake_slack.accept_any_channel = True
     actions = report_actions(fresh_month.report(), fresh_month.services.mappings.current)
@@ -588,7 +588,7 @@ def test_the_worker_delivers_the_summaries_to_slack_through_the_real_client(fres
     assert [added for _, added in queued] == [True, True]
     config = dataclasses.replace(fresh_month.services.config, slack_bot_token=fake_slack.token,
                                  slack_api_url=fake_slack.base_url)
-    worker = Worker(fresh_month.services.sessions, {"slack": build_slack_gateway(config)}, now=lambda: AS_OF)
+    worker = build_worker(dataclasses.replace(fresh_month.services, now=lambda: AS_OF), slack=build_slack_gateway(config))
     assert worker.run_once() == 2
     (north,) = fake_slack.messages("C05NWLOGIST")
     (oscorp,) = fake_slack.messages("C0OSCORP01")

@@ -16,7 +16,7 @@ from integration.storage import outbox
 from integration.storage.db import make_engine, make_sessions
 from integration.storage.models import OutboxAction, Ticket
 from integration.storage.repo import enqueue, save_decision
-from tests.conftest import REPO
+from tests.harness import TEST_MAPPINGS
 from tests.fakes.slack import fake_slack  # noqa: F401  (pytest fixture)
 from tests.fakes.zendesk import fake_zendesk  # noqa: F401  (pytest fixture)
 from tests.harness import fixture_body
@@ -42,7 +42,7 @@ def gateway(fake_slack, seconds=None):
 
 
 def step_payload(ticket_id, channel, *, kind="step", level=2, priority="high", late=0):
-    owner = load_mappings(REPO / "mappings").escalation.owner(level)
+    owner = load_mappings(TEST_MAPPINGS).escalation.owner(level)
     step = Step(level, owner, (Trigger("first_response_breached", "was due 14:15 UTC, over by 15m"),), NOW)
     url = f"https://acme.zendesk.com/agent/tickets/{ticket_id}"
     message = escalation_message(ticket_id=ticket_id, url=url, subject=f"Outage {ticket_id}",

@@ -4,12 +4,13 @@ from pathlib import Path
 import yaml
 
 from integration.app import create_app
+from tests.harness import TEST_MAPPINGS
 
 MANIFEST = yaml.safe_load((Path(__file__).parent.parent / "slack" / "manifest.yaml").read_text())
 
 
 def test_manifest_urls_are_our_routes(tmp_path):
-    app = create_app({"database_url": f"sqlite:///{tmp_path}/m.db"})
+    app = create_app({"database_url": f"sqlite:///{tmp_path}/m.db", "mappings_dir": str(TEST_MAPPINGS)})
     routes = {rule.rule for rule in app.url_map.iter_rules()}
     settings = MANIFEST["settings"]
     urls = [settings["event_subscriptions"]["request_url"], settings["interactivity"]["request_url"],

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from sqlalchemy import select
 
 from integration.storage.models import OutboxAction
@@ -29,6 +30,7 @@ def wait_for(predicate, timeout=20.0):
     return False
 
 
+@pytest.mark.slow  # subprocesses and a SIGKILL; test_zendesk_flow covers the same rule in-process
 def test_sigkill_mid_delivery_then_restart_delivers_once(database, tmp_path, fake_zendesk):
     fake_zendesk.seed_user(2001, email="dana@northwind.example", role="end-user", organization_id=1001)
     fake_zendesk.seed_ticket(35436, subject="SSO broken", description="SSO fails", requester_id=2001,

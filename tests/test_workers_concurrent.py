@@ -7,6 +7,7 @@ import sys
 import time
 from collections import Counter
 
+import pytest
 from sqlalchemy import func, select
 
 from integration.config import Config
@@ -19,6 +20,7 @@ TICKETS = 1000
 WORKERS = 4
 
 
+@pytest.mark.slow
 def test_four_workers_fire_each_of_1000_steps_exactly_once(database, tmp_path):
     mappings = mappings_for_tests(tmp_path)
     # Enterprise critical: first response 15m. Created 14m58s ago → every breach timer falls due ~2 s from now.
@@ -37,9 +39,8 @@ def test_four_workers_fire_each_of_1000_steps_exactly_once(database, tmp_path):
     workers = [subprocess.Popen([sys.executable, "-m", "integration.cli", "worker"], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(WORKERS)]
     try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and _escalated(services) < TICKETS:
-            time.sleep(0.5)
+        escalated = wait_until(lambda: _escalated(services) >= TICKETS, workers, timeout=240)
+        assert escalated, f"{_escalated(services)} of {TICKETS} tickets escalated within 240 s"
     finally:
         for worker in workers:
             worker.send_signal(signal.SIGTERM)
@@ -64,6 +65,20 @@ def test_four_workers_fire_each_of_1000_steps_exactly_once(database, tmp_path):
             Timer.kind == "first_response_breach", Timer.fired_at.is_(None)))
         assert unfired == 0
     services.engine.dispose()
+
+
+def wait_until(condition, workers, timeout: float) -> bool:
+    """Until `condition()` holds (True) or the deadline passes (False), checking often at first, then less
+    often; a worker process that exits early fails the test at once instead of at the deadline."""
+    deadline, pause = time.monotonic() + timeout, 0.02
+    while not condition():
+        dead = [w.pid for w in workers if w.poll() is not None]
+        assert not dead, f"worker process(es) {dead} exited early"
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+        pause = min(pause * 2, 0.25)
+    return True
 
 
 def _escalated(services) -> int:

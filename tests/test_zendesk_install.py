@@ -14,7 +14,7 @@ from integration.mappings.loader import load_mappings
 from integration.zendesk.install_files import InstallError, set_field_ids
 from integration.zendesk.install_specs import TRIGGER_TEMPLATE, trigger_body
 from tests.fakes.zendesk import FIXTURES_DIR, fake_zendesk  # noqa: F401  (pytest fixture)
-from tests.harness import REPO
+from tests.harness import REPO, TEST_MAPPINGS
 
 URL = "https://escalator.example.com"
 TITLES = ["Escalator: ticket created", "Escalator: ticket updated", "Escalator: public agent reply",
@@ -24,7 +24,7 @@ TITLES = ["Escalator: ticket created", "Escalator: ticket updated", "Escalator: 
 @pytest.fixture
 def mappings(fake_zendesk, tmp_path, monkeypatch):
     target = tmp_path / "mappings"
-    shutil.copytree(REPO / "mappings", target)
+    shutil.copytree(TEST_MAPPINGS, target)
     for name, value in fake_zendesk.env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("ZENDESK_WEBHOOK_SECRET", raising=False)
