@@ -14,7 +14,8 @@ from integration.zendesk.outcomes import zendesk_ticket
 
 POLL_EVERY = (0.25, 0.5, 1.0, 1.0, 2.0)  # seconds between job status reads, then every 2 s
 POLL_FOR = 120.0  # give up reading a job after this long; its tickets are retried (safe updates)
-GONE = ("RecordNotFound", "TicketNotFound")
+# Job item errors that retrying cannot fix (a single PUT's 404 or 422): the action fails, with Zendesk's words.
+PERMANENT = ("RecordNotFound", "TicketNotFound", "TicketUpdateFailed", "RecordInvalid", "PermissionDenied")
 
 
 def deliver_bulk(gateway, actions: list[Claimed]) -> dict:
@@ -84,7 +85,7 @@ def _item_outcome(gateway, action: Claimed, result: dict | None, job_id: str):
     error, details = result.get("error") or "", result.get("details") or result.get("status") or ""
     if error == "UpdateConflict":
         return gateway.after_conflict(action)
-    if error in GONE or "closed" in str(details).lower():
+    if error in PERMANENT:
         return Failed(f"Zendesk refused ticket {action.ticket_id} in job {job_id}: {error} {details}".strip())
     return RetryLater(f"Zendesk job {job_id}, ticket {action.ticket_id}: {error} {details}".strip(),
                       after=dt.timedelta(seconds=5))

@@ -1,0 +1,108 @@
+"""The outbox's delivery rules: one desired state per ticket, lanes, fenced claims, waits that are not attempts."""
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from integration.core.state import LANE_ESCALATION, LANE_SLA, Action
+from integration.core.zendesk_update import merge_updates
+from integration.storage import outbox
+from integration.storage.db import make_engine, make_sessions
+from integration.storage.models import OutboxAction
+from integration.storage.repo import enqueue
+
+T0 = dt.datetime(2026, 3, 2, 14, 0, tzinfo=dt.timezone.utc)
+MINUTE = dt.timedelta(minutes=1)
+
+
+@pytest.fixture
+def sessions(database):
+    engine = make_engine(database)
+    yield make_sessions(engine)
+    engine.dispose()
+
+
+def update(ticket_id, version, lane=LANE_SLA, **fields):
+    marker = f"esc-{ticket_id}-v{version}"
+    payload = {"ticket_id": ticket_id, "note": f"note v{version}\n\n(ref {marker})", "marker": marker, **fields}
+    return Action("zendesk", "update_ticket", payload, marker, lane)
+
+
+def put(sessions, *actions):
+    with sessions.begin() as session:
+        return [enqueue(session, a, ticket_id=a.payload.get("ticket_id"), now=T0) for a in actions]
+
+
+def rows(sessions):
+    with sessions() as session:
+        return session.scalars(select(OutboxAction).order_by(OutboxAction.id)).all()
+
+
+def test_merge_updates_keeps_the_newest_fields_all_tags_and_one_joined_note():
+    older = {"ticket_id": 7, "priority": "high", "custom_fields": [{"id": 1, "value": "a"}, {"id": 2, "value": "b"}],
+             "additional_tags": ["sla_tier_pro", "stale"], "note": "first\n\n(ref esc-7-v1)", "marker": "esc-7-v1"}
+    newer = {"ticket_id": 7, "group_id": 42, "custom_fields": [{"id": 2, "value": "c"}],
+             "additional_tags": ["escalation_level_2"], "remove_tags": ["stale"],
+             "note": "second\n\n(ref esc-7-v2)", "marker": "esc-7-v2"}
+    merged = merge_updates(older, newer, "esc-7-v2")
+    assert merged["priority"] == "high" and merged["group_id"] == 42
+    assert merged["custom_fields"] == [{"id": 1, "value": "a"}, {"id": 2, "value": "c"}]
+    assert merged["additional_tags"] == ["escalation_level_2", "sla_tier_pro"]
+    assert merged["remove_tags"] == ["stale"]
+    assert merged["note"] == "first\n\nsecond\n\n(ref esc-7-v2)" and merged["marker"] == "esc-7-v2"
+    assert merged["merged_keys"] == ["esc-7-v2"]
+
+
+def test_a_breach_update_joins_the_queued_routine_one_and_takes_the_escalation_lane(sessions):
+    put(sessions, update(7, 1, custom_fields=[{"id": 1, "value": "x"}]),
+        update(7, 2, LANE_ESCALATION, group_id=42, additional_tags=["escalation_level_2"]))
+    (row,) = rows(sessions)
+    assert row.lane == LANE_ESCALATION and row.idempotency_key == "esc-7-v1"
+    assert row.payload["group_id"] == 42 and row.payload["marker"] == "esc-7-v2"
+    assert row.payload["note"].count("(ref ") == 1
+    assert put(sessions, update(7, 2, LANE_ESCALATION)) == [True]  # the same action again: nothing new
+    assert len(rows(sessions)) == 1
+
+
+def test_an_attempted_update_is_never_merged_into(sessions):
+    put(sessions, update(7, 1))
+    with sessions.begin() as session:
+        (claimed,) = outbox.claim(session, T0, 10)
+        outbox.record(session, claimed, outbox.RetryLater("timed out"), T0, MINUTE)
+    put(sessions, update(7, 2))
+    assert [r.idempotency_key for r in rows(sessions)] == ["esc-7-v1", "esc-7-v2"]
+
+
+def test_escalations_are_claimed_before_routine_updates(sessions):
+    put(sessions, update(1, 1), update(2, 1), update(3, 1, LANE_ESCALATION))
+    with sessions.begin() as session:
+        claimed = outbox.claim(session, T0, 2)
+    assert [c.ticket_id for c in claimed] == [3, 1]
+
+
+def test_a_claim_whose_lease_was_taken_over_cannot_record(sessions):
+    put(sessions, update(7, 1))
+    with sessions.begin() as session:
+        (first,) = outbox.claim(session, T0, 10, lease=MINUTE)
+    with sessions.begin() as session:
+        (second,) = outbox.claim(session, T0 + 2 * MINUTE, 10, lease=MINUTE)  # the first's lease ran out
+    with sessions.begin() as session:
+        assert not outbox.record(session, first, outbox.Delivered(), T0, MINUTE)
+        assert outbox.renew_leases(session, [first], T0, MINUTE) == 0
+        assert outbox.renew_leases(session, [second], T0 + 2 * MINUTE, MINUTE) == 1
+    (row,) = rows(sessions)
+    assert row.status == "pending" and row.claim_token == second.token
+    with sessions.begin() as session:
+        assert outbox.record(session, second, outbox.Delivered(), T0, MINUTE)
+    assert rows(sessions)[0].status == "done"
+
+
+def test_a_wait_for_budget_is_not_an_attempt(sessions):
+    put(sessions, update(7, 1))
+    for _ in range(5):
+        with sessions.begin() as session:
+            (claimed,) = outbox.claim(session, T0 + dt.timedelta(hours=1), 10)
+            outbox.record(session, claimed, outbox.Deferred(dt.timedelta(seconds=30), "budget"), T0, MINUTE)
+    (row,) = rows(sessions)
+    assert (row.status, row.attempts, row.last_error) == ("pending", 0, "")
+    assert row.next_attempt_at == T0 + dt.timedelta(seconds=30)
