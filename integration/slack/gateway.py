@@ -7,13 +7,13 @@ import time
 from typing import Callable
 from urllib.parse import urlsplit
 
-import requests
-
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from integration.config import Config
+from integration.core.retry_after import retry_after
 from integration.core.digest import DigestItem, digest_chunks, digest_message
 from integration.storage.outbox import Claimed, Deferred, Delivered, DryRun, Failed, RetryLater
 
@@ -34,14 +34,7 @@ class ShortRateLimitRetry(RateLimitErrorRetryHandler):
 
 
 def _retry_after(headers) -> float:
-    for key, value in headers.items():
-        if key.lower() == "retry-after":
-            raw = value[0] if isinstance(value, list) else value
-            try:
-                return float(raw)
-            except (TypeError, ValueError):
-                return 30.0
-    return 1.0
+    return retry_after(headers, missing=1.0, unreadable=30.0)
 
 
 class ChannelPacer:
@@ -141,14 +134,15 @@ class SlackGateway:
         if not url.startswith(self.response_hosts):
             return Failed(f"response_url {url[:60]} is not a Slack address")
         try:
-            response = requests.post(url, json=payload["message"], timeout=10)
-        except requests.RequestException as exc:
+            response = WebhookClient(url, timeout=10).send_dict(payload["message"])
+        except (OSError, TimeoutError) as exc:  # urllib's connection errors and timeouts
             return RetryLater(f"{exc.__class__.__name__}: {exc}")
-        if response.status_code >= 500 or response.status_code == 429:
-            return RetryLater(f"response_url answered {response.status_code}",
-                              after=dt.timedelta(seconds=_retry_after(response.headers)) if response.status_code == 429 else None)
-        if response.status_code >= 400:
-            return Failed(f"response_url refused it ({response.status_code}): {response.text[:200]}")
+        status = response.status_code
+        if status >= 500 or status == 429:
+            return RetryLater(f"response_url answered {status}",
+                              after=dt.timedelta(seconds=_retry_after(response.headers)) if status == 429 else None)
+        if status >= 400:
+            return Failed(f"response_url refused it ({status}): {str(response.body)[:200]}")
         return Delivered("answered through response_url")
 
 

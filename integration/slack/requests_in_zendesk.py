@@ -1,15 +1,11 @@
 """Opening a Zendesk ticket from Slack (worker side): read the message and the person, create, decide, reply."""
 from __future__ import annotations
 
-import datetime as dt
-
-import requests
 from slack_sdk.errors import SlackApiError
 from zenpy.lib.api_objects import Comment as ZendeskComment
 from zenpy.lib.api_objects import Ticket as ZendeskTicket
-from zenpy.lib.exception import APIException
 
-from integration.storage.outbox import Claimed, Delivered, DryRun, Failed, RetryLater
+from integration.storage.outbox import Claimed, Delivered, DryRun, Failed
 from integration.core.signals import Comment, TicketSignal
 from integration.core import customer_views as views
 from integration.slack.desk import view_of
@@ -17,7 +13,8 @@ from integration.slack.gateway import outcome_of_error as slack_outcome
 from integration.core.state import Action
 from integration.storage.models import Ticket
 from integration.storage.repo import enqueue
-from integration.zendesk.client import ZendeskRateLimited, api_url
+from integration.zendesk.client import api_url
+from integration.zendesk.outcomes import outcome_of_error as zendesk_outcome
 from integration.zendesk.payloads import parse_time
 
 
@@ -37,17 +34,10 @@ class TicketOpener:
             return work()
         except SlackApiError as exc:
             return slack_outcome(exc)
-        except ZendeskRateLimited as exc:
-            return RetryLater(str(exc), after=dt.timedelta(seconds=exc.retry_after))
-        except (APIException, requests.HTTPError) as exc:
-            status = exc.response.status_code if getattr(exc, "response", None) is not None else 0
-            if status >= 500 or status in (0, 408, 409):
-                return RetryLater(f"Zendesk answered {status}")
-            return Failed(f"Zendesk refused it ({status}): {str(exc)[:300]}")
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            return RetryLater(f"{exc.__class__.__name__}: {exc}")
         except LookupError as exc:
             return Failed(str(exc))
+        except Exception as exc:  # noqa: BLE001 - Zendesk's errors, mapped in one place
+            return zendesk_outcome(exc, None)
 
     def _take_ownership(self, action: Claimed):
         payload = action.payload

@@ -8,6 +8,7 @@ import requests
 from zenpy import Zenpy
 
 from integration.config import Config
+from integration.core.retry_after import retry_after
 
 
 class ZendeskRateLimited(Exception):
@@ -16,17 +17,10 @@ class ZendeskRateLimited(Exception):
         self.retry_after = retry_after
 
 
-def parse_retry_after(value: str | None, default: float = 60.0) -> float:
-    try:
-        return max(0.0, float(value)) if value is not None else default
-    except ValueError:
-        return default
-
-
 def _raise_on_429(response: requests.Response, *args, **kwargs) -> None:
     # zenpy sleeps and retries a 429 forever; raising here hands the wait to the outbox instead.
     if response.status_code == 429:
-        raise ZendeskRateLimited(parse_retry_after(response.headers.get("Retry-After")))
+        raise ZendeskRateLimited(retry_after(response.headers, missing=60.0, unreadable=60.0))
 
 
 def api_url(subdomain: str | None, path: str) -> str:
