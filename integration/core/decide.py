@@ -17,7 +17,7 @@ from integration.core.sla_summary import SlaSummary
 from integration.core.sla.ticket import State, Target, TargetStatus, compute_sla
 from integration.core.statuses import SOLVED_STATUSES
 from integration.core.state import LANE_ESCALATION, LANE_SLA, Action, Decision, TicketState, TimerSpec
-from integration.core.zendesk_update import UPDATE_FIELDS, desired_update, fetch_action, merge_owner_fields
+from integration.core.zendesk_update import DesiredUpdate, desired_update, fetch_action
 
 # Signals raised here (timers, Slack) about tickets we must already know: never a reason to read Zendesk.
 LOCAL_KINDS = ("tick", "acknowledge", "escalation_request", "csat")
@@ -94,7 +94,7 @@ def _finish(mappings: Mappings, ctx: Context, before: TicketState | None, after:
     after = replace(after, sla=SlaSummary.of(sla), mappings_fingerprint=mappings.fingerprint)
     plan = plan_escalation(mappings, ctx, after, customer, sla, signal, now)
     after = replace(after, level=plan.level, escalation=plan.escalation)
-    update = merge_owner_fields(desired_update(mappings, after, sla), plan.zendesk, mappings)
+    update = desired_update(mappings, after, sla).with_owner(plan.zendesk, mappings)
     old_noted = _noted_values(before) if before else {}
     noted = _noted_values(after)
     change = _diff(before, after, update, old_noted, noted)
@@ -102,13 +102,12 @@ def _finish(mappings: Mappings, ctx: Context, before: TicketState | None, after:
     if not change:
         return Decision("unchanged", "nothing to change", state=after, timers=timers)
     version = (before.version if before else 0) + 1
-    after = replace(after, version=version, zendesk_priority=update.get("priority", after.zendesk_priority),
-                    tags=_tags_after(after.tags, update),
-                    written={**after.written, **update.get("fields_by_name", {})})
+    after = replace(after, version=version, zendesk_priority=update.priority or after.zendesk_priority,
+                    tags=update.tags_after(after.tags), written={**after.written, **update.written})
     note = "\n\n".join(filter(None, [
         sla_note(mappings, after, customer, sla, old_noted, noted) if noted != old_noted else None, plan.note]))
     lane = LANE_ESCALATION if plan.zendesk else LANE_SLA
-    actions = ((_update_action(after, update, note, lane),) if update.get("has_changes") or note else ()) + \
+    actions = ((_update_action(after, update, note, lane),) if update.has_changes or note else ()) + \
         tuple(plan.slack) + _csat_prompt(mappings, before, after, customer)
     return Decision("applied", _reason(before, signal), state=after, actions=actions, change=change, timers=timers)
 
@@ -142,20 +141,14 @@ def _diff(before, after, update, old_noted, noted) -> dict:
         old = getattr(before, name) if before else None
         if old != getattr(after, name):
             change[name] = [old, getattr(after, name)]
-    if update.get("has_changes"):
-        change["zendesk_update"] = [None, {k: v for k, v in update.items() if k in UPDATE_FIELDS}]
+    if update.has_changes:
+        change["zendesk_update"] = [None, update.api_fields()]
     return change
 
 
-def _tags_after(tags: tuple[str, ...], update: dict) -> tuple[str, ...]:
-    kept = [t for t in tags if t not in set(update.get("remove_tags", ()))]
-    return tuple(kept + [t for t in update.get("additional_tags", ()) if t not in kept])
-
-
-def _update_action(state: TicketState, update: dict, note: str | None, lane: int) -> Action:
+def _update_action(state: TicketState, update: DesiredUpdate, note: str | None, lane: int) -> Action:
     marker = f"esc-{state.id}-v{state.version}"
-    payload = {k: v for k, v in update.items() if k in UPDATE_FIELDS}
-    payload["ticket_id"] = state.id
+    payload = update.api_fields() | {"ticket_id": state.id}
     if note:
         payload["note"] = f"{note}\n\n(ref {marker})"
         payload["marker"] = marker

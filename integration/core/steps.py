@@ -14,6 +14,7 @@ from integration.mappings.model import Mappings, Owner
 from integration.core.messages import customer_notice, escalation_message, warning_message
 from integration.core.sla.priority import Priority
 from integration.core.sla.ticket import State, Target, TargetStatus
+from integration.core.zendesk_update import OwnerChange
 from integration.core.state import Action, TicketState
 
 
@@ -21,7 +22,7 @@ from integration.core.state import Action, TicketState
 class Plan:
     escalation: EscalationRecord
     level: int
-    zendesk: dict = field(default_factory=dict)  # group_id, assignee_id, additional_tags, priority
+    zendesk: OwnerChange | None = None  # a step's owner, level tag and priority raise
     note: str | None = None
     slack: list[Action] = field(default_factory=list)
     renotify_at: dt.datetime | None = None
@@ -75,16 +76,9 @@ def _take_step(mappings, ctx, state, customer, step: Step, plan: Plan, now, late
         plan.slack += _posts(state.id, f"L{step.level}-customer", (customer.slack_channel_id,), notice)
 
 
-def _owner_fields(owner: Owner, priority: Priority, level: int) -> dict:
-    fields: dict = {"additional_tags": [f"escalation_level_{level}"]}
-    if owner.zendesk_group_id:
-        fields["group_id"] = owner.zendesk_group_id
-    if owner.zendesk_assignee_id:
-        fields["assignee_id"] = owner.zendesk_assignee_id
-    raised = raised_priority(priority, owner)
-    if raised is not None:
-        fields["raise_priority"] = raised.value
-    return fields
+def _owner_fields(owner: Owner, priority: Priority, level: int) -> OwnerChange:
+    return OwnerChange(level_tag=f"escalation_level_{level}", group_id=owner.zendesk_group_id or None,
+                       assignee_id=owner.zendesk_assignee_id or None, raise_priority=raised_priority(priority, owner))
 
 
 def _step_note(step: Step, owner: Owner) -> str:

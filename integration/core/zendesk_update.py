@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import dataclass, replace
 
 from integration.mappings.model import Mappings
 from integration.core.sla.priority import Priority
@@ -43,38 +44,73 @@ def desired_tags(state: TicketState, sla: dict[Target, TargetStatus]) -> tuple[s
     return wanted - set(state.tags), stale
 
 
-def desired_update(mappings: Mappings, state: TicketState, sla: dict[Target, TargetStatus]) -> dict:
-    update: dict = {}
+@dataclass(frozen=True)
+class OwnerChange:
+    """What an escalation step changes on the ticket: its owner, its level tag, maybe its priority."""
+
+    level_tag: str
+    group_id: int | None = None
+    assignee_id: int | None = None
+    raise_priority: Priority | None = None
+
+
+@dataclass(frozen=True)
+class DesiredUpdate:
+    """What the Zendesk ticket must be sent: API fields only, each set only where it differs."""
+
+    priority: str | None = None  # Zendesk's word (urgent, high, normal, low)
+    fields: tuple[tuple[str, int, str | None], ...] = ()  # our custom fields: (name, field id, value)
+    additional_tags: tuple[str, ...] = ()
+    remove_tags: tuple[str, ...] = ()
+    group_id: int | None = None
+    assignee_id: int | None = None
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.api_fields())
+
+    @property
+    def written(self) -> dict[str, str | None]:
+        """The custom field values this update makes Zendesk hold, by our name for them."""
+        return {name: value for name, _, value in self.fields}
+
+    def api_fields(self) -> dict:
+        """The body of Zendesk's ticket update (without the comment)."""
+        body: dict = {}
+        if self.priority is not None:
+            body["priority"] = self.priority
+        if self.fields:
+            body["custom_fields"] = [{"id": field_id, "value": value} for _, field_id, value in self.fields]
+        for name in ("additional_tags", "remove_tags"):
+            if getattr(self, name):
+                body[name] = list(getattr(self, name))
+        for name in ("group_id", "assignee_id"):
+            if getattr(self, name) is not None:
+                body[name] = getattr(self, name)
+        return body
+
+    def tags_after(self, tags: tuple[str, ...]) -> tuple[str, ...]:
+        kept = [t for t in tags if t not in set(self.remove_tags)]
+        return tuple(kept + [t for t in self.additional_tags if t not in kept])
+
+    def with_owner(self, owner: OwnerChange | None, mappings: Mappings) -> "DesiredUpdate":
+        """An escalation step's reassignment, tag and priority raise join the SLA update (one API call)."""
+        if owner is None:
+            return self
+        raised = mappings.priority.priority_to_zendesk[owner.raise_priority] if owner.raise_priority else None
+        return replace(self, group_id=owner.group_id if owner.group_id is not None else self.group_id,
+                       assignee_id=owner.assignee_id if owner.assignee_id is not None else self.assignee_id,
+                       additional_tags=tuple(sorted({*self.additional_tags, owner.level_tag})),
+                       priority=raised or self.priority)
+
+
+def desired_update(mappings: Mappings, state: TicketState, sla: dict[Target, TargetStatus]) -> DesiredUpdate:
     zendesk_name = mappings.priority.priority_to_zendesk[Priority(state.priority)]
-    if state.zendesk_priority != zendesk_name:
-        update["priority"] = zendesk_name
-    fields = {name: pair for name, pair in desired_fields(mappings, state, sla).items()
-              if state.written.get(name) != pair[1]}
-    if fields:
-        update["custom_fields"] = [{"id": fid, "value": value} for fid, value in fields.values()]
-        update["fields_by_name"] = {name: value for name, (_, value) in fields.items()}
+    fields = tuple((name, field_id, value) for name, (field_id, value) in desired_fields(mappings, state, sla).items()
+                   if state.written.get(name) != value)
     add, remove = desired_tags(state, sla)
-    if add:
-        update["additional_tags"] = sorted(add)
-    if remove:
-        update["remove_tags"] = sorted(remove)
-    update["has_changes"] = bool(update)
-    return update
-
-
-def merge_owner_fields(update: dict, owner_fields: dict, mappings: Mappings) -> dict:
-    """Add an escalation step's reassignment, tag and priority raise to the SLA update (one API call)."""
-    if not owner_fields:
-        return update
-    merged = dict(update)
-    for name in ("group_id", "assignee_id"):
-        if name in owner_fields:
-            merged[name] = owner_fields[name]
-    merged["additional_tags"] = sorted(set(merged.get("additional_tags", ())) | set(owner_fields["additional_tags"]))
-    if "raise_priority" in owner_fields:
-        merged["priority"] = mappings.priority.priority_to_zendesk[Priority(owner_fields["raise_priority"])]
-    merged["has_changes"] = True
-    return merged
+    return DesiredUpdate(priority=zendesk_name if state.zendesk_priority != zendesk_name else None, fields=fields,
+                         additional_tags=tuple(sorted(add)), remove_tags=tuple(sorted(remove)))
 
 
 def fetch_action(ticket_id: int, source_key: str) -> Action:

@@ -13,6 +13,7 @@ from integration.core.signals import TicketSignal
 from integration.core.sla.ticket import State, Target
 from integration.core.state import TicketState
 from integration.core.steps import plan_escalation
+from integration.core.zendesk_update import OwnerChange
 from tests.core.values import BRANDT, MAPPINGS, NORTHWIND, T0, customer, minutes, running_sla, target, tick
 
 FIRST_DUE = T0 + minutes(15)
@@ -39,7 +40,7 @@ def plan(state, sla, signal, now, organization_id=NORTHWIND):
 
 def test_nothing_due_nothing_planned():
     result = plan(ticket(), running_sla(), tick(at=T0 + minutes(1)), T0 + minutes(1))
-    assert (result.level, result.zendesk, result.note, result.slack) == (1, {}, None, [])
+    assert (result.level, result.zendesk, result.note, result.slack) == (1, None, None, [])
     assert result.escalation == EscalationRecord()
     assert result.renotify_at is None  # no step taken: nobody to remind
 
@@ -48,7 +49,7 @@ def test_a_breached_first_response_moves_level_1_to_the_support_manager():
     now = FIRST_DUE + minutes(2)
     result = plan(ticket(), breached_first_response(now), tick(at=now), now)
     assert result.level == 2
-    assert result.zendesk == {"additional_tags": ["escalation_level_2"], "group_id": 360000200002}
+    assert result.zendesk == OwnerChange("escalation_level_2", group_id=360000200002)
     assert result.note == ("Escalated by Escalator to level 2, Support Manager. Why: first-response target "
                            "breached: was due 2026-03-02 14:15 UTC, over by 2m. Owner now: Support Manager "
                            "(group 360000200002).")
@@ -66,7 +67,7 @@ def test_an_executive_tag_on_a_fresh_ticket_goes_straight_to_level_5_and_tells_t
     signal = TicketSignal(ticket_id=7, kind="updated", at=T0, tags=("executive_complaint",), source_key="w1")
     result = plan(ticket(), running_sla(), signal, T0)
     assert result.level == 5
-    assert result.zendesk == {"additional_tags": ["escalation_level_5"]}  # CRO/CEO: no group, no assignee
+    assert result.zendesk == OwnerChange("escalation_level_5")  # CRO/CEO: no group, no assignee
     channels = [a.payload["channel"] for a in result.slack]
     assert channels == ["C05EXECESC", "U05CRO00001", "U05CEO00001", "C05NWLOGIST"]
     assert result.slack[-1].idempotency_key == "slack-7-L5-customer-C05NWLOGIST"
@@ -83,7 +84,7 @@ def test_bad_satisfaction_is_the_dissatisfied_step_to_level_4():
     signal = TicketSignal(ticket_id=7, kind="updated", at=T0, satisfaction="bad", source_key="w2")
     result = plan(ticket(level=2), running_sla(), signal, T0)
     assert result.level == 4
-    assert result.zendesk == {"additional_tags": ["escalation_level_4"], "assignee_id": 360000300004}
+    assert result.zendesk == OwnerChange("escalation_level_4", assignee_id=360000300004)
     assert [a.payload["channel"] for a in result.slack] == ["C05CSLEADER", "U05VPCS0001", "C05NWLOGIST"]
     assert result.note == ("Escalated by Escalator to level 4, VP Customer Success. Why: customer dissatisfied: "
                            "Zendesk satisfaction rating: bad. Owner now: VP Customer Success (assignee 360000300004).")
@@ -92,13 +93,13 @@ def test_bad_satisfaction_is_the_dissatisfied_step_to_level_4():
 def test_the_level_never_goes_down_and_a_reached_level_is_not_stepped_again():
     now = FIRST_DUE + minutes(2)
     result = plan(ticket(level=3), breached_first_response(now), tick(at=now), now)
-    assert (result.level, result.zendesk, result.note, result.slack) == (3, {}, None, [])
+    assert (result.level, result.zendesk, result.note, result.slack) == (3, None, None, [])
 
 
 def test_the_warning_goes_to_the_next_level_once_per_due_time():
     now = FIRST_DUE - minutes(2)  # past the warning (12m), before the due (15m)
     first = plan(ticket(), running_sla(), tick(at=now), now)
-    assert first.level == 1 and first.zendesk == {}
+    assert first.level == 1 and first.zendesk is None
     assert [a.payload["channel"] for a in first.slack] == ["C05SUPPMGRS", "U05SUPMGR01"]
     assert first.escalation.warned == {Target.FIRST_RESPONSE: Warned(FIRST_DUE)}
     warned = dataclasses.replace(ticket(), escalation=first.escalation)

@@ -23,40 +23,41 @@ def ticket(**fields) -> TicketState:
 
 def test_a_fresh_ticket_gets_the_three_fields_and_the_tier_tag():
     update = desired_update(INSTALLED, ticket(), running_sla())
-    assert update == {
+    assert update.api_fields() == {
         "custom_fields": [{"id": 9001, "value": "enterprise"}, {"id": 9002, "value": FIRST_DUE},
                           {"id": 9003, "value": RESOLUTION_DUE}],
-        "fields_by_name": IN_SYNC,
         "additional_tags": ["sla_tier_enterprise"],
-        "has_changes": True,
     }
+    assert update.written == IN_SYNC and update.has_changes
 
 
 def test_a_ticket_that_already_carries_everything_gets_no_update():
     state = ticket(written=IN_SYNC, tags=("sla_tier_enterprise",))
-    assert desired_update(INSTALLED, state, running_sla()) == {"has_changes": False}
+    update = desired_update(INSTALLED, state, running_sla())
+    assert update.api_fields() == {} and not update.has_changes
 
 
 def test_our_priority_is_written_in_zendesk_words_when_zendesk_differs():
     state = ticket(zendesk_priority="high", written=IN_SYNC, tags=("sla_tier_enterprise",))
-    assert desired_update(INSTALLED, state, running_sla()) == {"priority": "urgent", "has_changes": True}
+    update = desired_update(INSTALLED, state, running_sla())
+    assert update.api_fields() == {"priority": "urgent"} and update.has_changes
     medium = ticket(priority="medium", zendesk_priority=None, written=IN_SYNC, tags=("sla_tier_enterprise",))
-    assert desired_update(INSTALLED, medium, running_sla())["priority"] == "normal"
+    assert desired_update(INSTALLED, medium, running_sla()).priority == "normal"
 
 
 def test_only_the_field_that_moved_is_written():
     later = running_sla(first_due=T0 + minutes(45))
     update = desired_update(INSTALLED, ticket(written=IN_SYNC, tags=("sla_tier_enterprise",)), later)
-    assert update["custom_fields"] == [{"id": 9002, "value": "2026-03-02T14:45:00Z"}]
-    assert update["fields_by_name"] == {"first_response_due": "2026-03-02T14:45:00Z"}
-    assert "additional_tags" not in update and "remove_tags" not in update
+    assert update.api_fields()["custom_fields"] == [{"id": 9002, "value": "2026-03-02T14:45:00Z"}]
+    assert update.written == {"first_response_due": "2026-03-02T14:45:00Z"}
+    assert "additional_tags" not in update.api_fields() and "remove_tags" not in update.api_fields()
 
 
 def test_a_stale_tier_tag_is_removed_and_agents_tags_are_left_alone():
     state = ticket(written=IN_SYNC, tags=("sla_tier_pro", "vip_customer", "billing"))
     update = desired_update(INSTALLED, state, running_sla())
-    assert update["additional_tags"] == ["sla_tier_enterprise"]
-    assert update["remove_tags"] == ["sla_tier_pro"]
+    assert update.api_fields()["additional_tags"] == ["sla_tier_enterprise"]
+    assert update.api_fields()["remove_tags"] == ["sla_tier_pro"]
 
 
 def test_a_breach_adds_its_tag():
@@ -66,8 +67,8 @@ def test_a_breach_adds_its_tag():
     sla[Target.RESOLUTION] = target(Target.RESOLUTION, State.BREACHED, due=T0 + minutes(120), length=minutes(120),
                                     elapsed=minutes(130), breached_at=T0 + minutes(120))
     update = desired_update(INSTALLED, ticket(written=IN_SYNC, tags=("sla_tier_enterprise",)), sla)
-    assert update == {"additional_tags": ["sla_first_response_breached", "sla_resolution_breached"],
-                      "has_changes": True}
+    assert update.api_fields() == {"additional_tags": ["sla_first_response_breached", "sla_resolution_breached"]}
+    assert update.has_changes
 
 
 def test_a_paused_resolution_clock_empties_the_resolution_due_field():
@@ -75,14 +76,14 @@ def test_a_paused_resolution_clock_empties_the_resolution_due_field():
     sla[Target.RESOLUTION] = target(Target.RESOLUTION, State.PAUSED, due=None, length=minutes(120),
                                     elapsed=minutes(40))
     update = desired_update(INSTALLED, ticket(written=IN_SYNC, tags=("sla_tier_enterprise",)), sla)
-    assert update["custom_fields"] == [{"id": 9003, "value": None}]
-    assert update["fields_by_name"] == {"resolution_due": None}
+    assert update.api_fields()["custom_fields"] == [{"id": 9003, "value": None}]
+    assert update.written == {"resolution_due": None}
 
 
 def test_fields_that_are_not_installed_are_not_written():
     assert MAPPINGS.zendesk.tier_field_id is None  # the tests' zendesk.yaml before `zendesk install`
     update = desired_update(MAPPINGS, ticket(), running_sla())
-    assert update == {"additional_tags": ["sla_tier_enterprise"], "has_changes": True}
+    assert update.api_fields() == {"additional_tags": ["sla_tier_enterprise"]} and update.has_changes
 
 
 def test_it_reads_the_state_and_changes_nothing_in_it():
@@ -90,3 +91,16 @@ def test_it_reads_the_state_and_changes_nothing_in_it():
     before = dataclasses.asdict(state)
     desired_update(INSTALLED, state, running_sla())
     assert dataclasses.asdict(state) == before
+
+
+def test_an_escalation_step_joins_the_sla_update_in_one_call():
+    from integration.core.sla.priority import Priority
+    from integration.core.zendesk_update import OwnerChange
+    state = ticket(priority="medium", zendesk_priority="normal", written=IN_SYNC, tags=("sla_tier_pro",))
+    step = OwnerChange("escalation_level_2", group_id=42, raise_priority=Priority.HIGH)
+    update = desired_update(INSTALLED, state, running_sla()).with_owner(step, INSTALLED)
+    assert update.api_fields() == {"priority": "high", "additional_tags": ["escalation_level_2", "sla_tier_enterprise"],
+                                   "remove_tags": ["sla_tier_pro"], "group_id": 42}
+    assert update.tags_after(state.tags) == ("escalation_level_2", "sla_tier_enterprise")
+    assert desired_update(INSTALLED, state, running_sla()).with_owner(None, INSTALLED) == \
+        desired_update(INSTALLED, state, running_sla())
