@@ -10,6 +10,7 @@ import time
 from typing import Any, Callable, Iterator
 
 import requests
+import tenacity
 
 from integration.config import Config
 from integration.zendesk.client import ZendeskRateLimited, api_url, build_zenpy
@@ -42,33 +43,34 @@ class ZendeskJson:
         return path if path.startswith(("http://", "https://")) else api_url(self.subdomain, path)
 
     def request(self, method: str, path: str, *, params: dict | None = None, body: Any = None) -> Any:
-        attempt = 0
-        while True:
-            try:
-                response = self.session.request(method, self.url(path), params=params, json=body,
-                                                timeout=self.timeout)
-            except ZendeskRateLimited as limited:
-                self.on_wait(f"Zendesk rate limit: waiting {limited.retry_after:g}s (Retry-After) before "
-                             f"{method} {path.split('?')[0]}")
-                self.sleep(limited.retry_after)
-                continue
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                if method != "GET" or attempt >= self.get_retries:
-                    raise ZendeskCallError(f"{method} {path}: {exc.__class__.__name__}: {exc}") from exc
-                attempt = self._back_off(attempt, method, path, exc.__class__.__name__)
-                continue
-            if response.status_code >= 500 and method == "GET" and attempt < self.get_retries:
-                attempt = self._back_off(attempt, method, path, f"HTTP {response.status_code}")
-                continue
-            if response.status_code >= 400:
-                raise ZendeskApiError(method, path.split("?")[0], response.status_code, response.text)
-            return response.json() if response.content else None
+        where, transient = f"{method} {path.split('?')[0]}", [0]
 
-    def _back_off(self, attempt: int, method: str, path: str, why: str) -> int:
-        delay = min(2 ** attempt, 30)
-        self.on_wait(f"{why} on {method} {path.split('?')[0]}: trying again in {delay}s")
-        self.sleep(delay)
-        return attempt + 1
+        def retry(state: tenacity.RetryCallState) -> bool:
+            # 429s are waited out however many come; other transient failures get `get_retries` more tries.
+            exc = state.outcome.exception()
+            if isinstance(exc, ZendeskRateLimited):
+                return True
+            if exc is None or not _transient(exc, method):
+                return False
+            transient[0] += 1
+            return transient[0] <= self.get_retries
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            exc = state.outcome.exception()
+            return exc.retry_after if isinstance(exc, ZendeskRateLimited) else min(2 ** (transient[0] - 1), 30)
+
+        retrying = tenacity.Retrying(retry=retry, wait=wait, sleep=self.sleep, reraise=True,
+                                     before_sleep=lambda state: self.on_wait(_waiting(state, where)))
+        try:
+            return retrying(self._once, method, path, params, body)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise ZendeskCallError(f"{method} {path}: {exc.__class__.__name__}: {exc}") from exc
+
+    def _once(self, method: str, path: str, params: dict | None, body: Any) -> Any:
+        response = self.session.request(method, self.url(path), params=params, json=body, timeout=self.timeout)
+        if response.status_code >= 400:
+            raise ZendeskApiError(method, path.split("?")[0], response.status_code, response.text)
+        return response.json() if response.content else None
 
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params=params or None)
@@ -83,6 +85,21 @@ class ZendeskJson:
             if not following:
                 return
             page = self.get(following)
+
+
+def _transient(exc: BaseException, method: str) -> bool:
+    """A GET that failed transiently (5xx, connection, timeout) is tried again; writes are never repeated blindly."""
+    failed = isinstance(exc, (requests.ConnectionError, requests.Timeout)) or \
+        (isinstance(exc, ZendeskApiError) and exc.status >= 500)
+    return failed and method == "GET"
+
+
+def _waiting(state: tenacity.RetryCallState, where: str) -> str:
+    exc, delay = state.outcome.exception(), state.upcoming_sleep
+    if isinstance(exc, ZendeskRateLimited):
+        return f"Zendesk rate limit: waiting {delay:g}s (Retry-After) before {where}"
+    why = f"HTTP {exc.status}" if isinstance(exc, ZendeskApiError) else exc.__class__.__name__
+    return f"{why} on {where}: trying again in {delay:g}s"
 
 
 def build_json_api(config: Config, *, sleep: Callable[[float], None] = time.sleep,
