@@ -76,20 +76,28 @@ class Ingestor:
 
     def tick(self, ticket_id: int, timer: DueTimer | None = None) -> IngestResult:
         """Decide a known ticket again at this instant (a timer is due, or the mappings changed)."""
+        with self.sessions.begin() as session:
+            return self._tick(session, ticket_id, timer, self.now())
+
+    def _tick(self, session: Session, ticket_id: int, timer: DueTimer | None, now: dt.datetime) -> IngestResult:
+        if timer is not None:
+            timers.mark_fired(session, timer, now)
+        reason = f"timer {timer.kind} due {timer.due_at.isoformat()}" if timer else "mappings changed"
+        return self._apply(session, TicketSignal(ticket_id=ticket_id, kind="tick", at=now), None, now, reason)
+
+    def fire_due_timers(self, limit: int = 25) -> int:
+        """Claim due timers and decide their tickets, all in one transaction (a storm of breaches is decided
+        in batches, not one commit a ticket); a ticket whose decision fails is rolled back alone and its
+        timer is tried again when its lease runs out."""
         now = self.now()
         with self.sessions.begin() as session:
-            if timer is not None:
-                timers.mark_fired(session, timer, now)
-            if repo.load_ticket(session, ticket_id) is None:
-                return IngestResult("ignored", f"ticket {ticket_id} is not known")
-            reason = f"timer {timer.kind} due {timer.due_at.isoformat()}" if timer else "mappings changed"
-            return self._apply(session, TicketSignal(ticket_id=ticket_id, kind="tick", at=now), None, now, reason)
-
-    def fire_due_timers(self, limit: int = 50) -> int:
-        with self.sessions.begin() as session:
-            due = timers.claim_due(session, self.now(), limit)
-        for timer in due:
-            self.tick(timer.ticket_id, timer)
+            due = timers.claim_due(session, now, limit)
+            for timer in due:
+                try:
+                    with session.begin_nested():
+                        self._tick(session, timer.ticket_id, timer, now)
+                except Exception:  # noqa: BLE001 - one ticket never holds up the others
+                    log.exception("deciding ticket %s at its %s timer failed", timer.ticket_id, timer.kind)
         return len(due)
 
     def redecide_after_mapping_edit(self, limit: int = 200) -> int:

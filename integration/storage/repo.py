@@ -56,11 +56,20 @@ def load_ticket(session: Session, ticket_id: int) -> TicketState | None:
 def save_decision(session: Session, decision: Decision, *, inbox_id: int | None, now: dt.datetime) -> None:
     if decision.state is not None:
         _save_state(session, decision.state, now)
-        if decision.change:
+        session.flush()  # the ticket row first (timers refer to it); the rest needs no flush before each statement
+    with session.no_autoflush:
+        _save_consequences(session, decision, inbox_id, now)
+
+
+def _save_consequences(session: Session, decision: Decision, inbox_id: int | None, now: dt.datetime) -> None:
+    if decision.state is not None:
+        if "level" in decision.change or _newly_breached(decision):
             drop_stale_warnings(session, decision.state, now)
-    for action in decision.actions:
-        enqueue(session, action, ticket_id=decision.state.id if decision.state else action.payload.get("ticket_id"),
-                now=now)
+    ticket_id = decision.state.id if decision.state else None
+    merged = [a for a in decision.actions if a.kind == "update_ticket"]
+    for action in merged:
+        enqueue(session, action, ticket_id=ticket_id or action.payload.get("ticket_id"), now=now)
+    enqueue_many(session, [a for a in decision.actions if a.kind != "update_ticket"], ticket_id=ticket_id, now=now)
     if decision.change:
         session.add(AuditEntry(ticket_id=decision.state.id, at=now, inbox_event_id=inbox_id,
                                change=_jsonable(decision.change), reason=decision.detail,
@@ -110,6 +119,22 @@ def enqueue(session: Session, action: Action, *, ticket_id: int | None, now: dt.
         last_error="",
     ).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(OutboxAction.id)
     return session.execute(statement).scalar_one_or_none() is not None
+
+
+def enqueue_many(session: Session, actions: list[Action], *, ticket_id: int | None, now: dt.datetime) -> None:
+    """Add outbox rows in one statement (a decision's Slack posts); any already there are skipped."""
+    if not actions:
+        return
+    rows = [dict(ticket_id=ticket_id if ticket_id is not None else a.payload.get("ticket_id"), target=a.target,
+                 kind=a.kind, payload=a.payload, lane=a.lane, idempotency_key=a.idempotency_key, status="pending",
+                 attempts=0, next_attempt_at=now, created_at=now, last_error="") for a in actions]
+    session.execute(dialect_insert(session, OutboxAction).values(rows)
+                    .on_conflict_do_nothing(index_elements=["idempotency_key"]))
+
+
+def _newly_breached(decision: Decision) -> bool:
+    update = decision.change.get("zendesk_update", [None, {}])[1] or {}
+    return any(tag.startswith("sla_") and tag.endswith("_breached") for tag in update.get("additional_tags", ()))
 
 
 def _merge_into_queued(session: Session, action: Action, ticket_id: int, now: dt.datetime) -> bool:
