@@ -238,6 +238,8 @@ def _kind(call) -> str:
         name = "GET show_many"
     elif call.method == "GET" and path.endswith("/comments.json"):
         name = "GET comments"
+    elif call.method == "GET" and storm.TICKET_PUT.match(path):
+        name = "GET ticket"
     else:
         name = f"{call.method} {path}"
     return name + (" (429)" if call.status == 429 else "")
