@@ -26,6 +26,8 @@ class Config:
     # Zendesk's per-minute limits for the whole account (every process shares one budget in the database).
     zendesk_account_rate_limit: int = 700
     zendesk_ticket_update_rate_limit: int = 100
+    # After updates go out, the next ones gather this long into one Update Many job (a storm: few big jobs).
+    zendesk_gather_seconds: float = 1.0
     # Accept unsigned Zendesk/Slack webhooks when no secret is set. Development only; logged loudly.
     insecure_dev_webhooks: bool = False
 
@@ -37,6 +39,8 @@ class Config:
             values["mappings_poll_seconds"] = float(values["mappings_poll_seconds"])
         if "outbox_lease_seconds" in values:
             values["outbox_lease_seconds"] = float(values["outbox_lease_seconds"])
+        if "zendesk_gather_seconds" in values:
+            values["zendesk_gather_seconds"] = float(values["zendesk_gather_seconds"])
         for name in ("zendesk_account_rate_limit", "zendesk_ticket_update_rate_limit"):
             if name in values:
                 values[name] = int(values[name])
@@ -80,4 +84,5 @@ _ENV = {
     "outbox_lease_seconds": "OUTBOX_LEASE_SECONDS",
     "zendesk_account_rate_limit": "ZENDESK_ACCOUNT_RATE_LIMIT",
     "zendesk_ticket_update_rate_limit": "ZENDESK_TICKET_UPDATE_RATE_LIMIT",
+    "zendesk_gather_seconds": "ZENDESK_GATHER_SECONDS",
 }

@@ -9,6 +9,7 @@ from zenpy import Zenpy
 
 from integration.services import Services
 from integration.slack.requests_in_zendesk import TicketOpener
+from integration.slack.pacing import SharedChannelPacer
 from integration.slack.gateway import SlackGateway, build_slack_gateway
 from integration.worker import Worker
 from integration.zendesk.client import build_zenpy
@@ -26,15 +27,17 @@ def build_worker(services: Services, *, zenpy: Zenpy | None = None, slack: Slack
     budget = zendesk_budget(services)
     if zenpy is None and not config.zendesk_dry_run:
         zenpy = build_zenpy(config, on_response=lambda r: budget.observe(r.headers))
-    slack = slack if slack is not None else build_slack_gateway(config)
+    if slack is None:
+        slack = build_slack_gateway(config)
+        slack.pacer = SharedChannelPacer(services.sessions, services.now)
     zendesk = DryRunZendesk(services.sessions, services.ingestor) if zenpy is None \
-        else ZendeskGateway(zenpy, services.ingestor, budget)
+        else ZendeskGateway(zenpy, services.ingestor, budget, gather=config.zendesk_gather_seconds)
     deliverers = {"zendesk": zendesk, "slack": slack,
                   "open": TicketOpener(zenpy, slack.client, services.ingestor, subdomain=config.zendesk_subdomain)}
     ingestor = services.ingestor
     return Worker(services.sessions, deliverers, now=services.now,
                   lease=dt.timedelta(seconds=config.outbox_lease_seconds),
-                  tickers=(ingestor.fire_due_timers, ingestor.redecide_after_mapping_edit))
+                  tickers=(ingestor.fire_due_timers, ingestor.redecide_after_mapping_edit, budget.forget_old))
 
 
 def zendesk_budget(services: Services) -> ZendeskBudget:

@@ -94,8 +94,11 @@ class Worker:
     def submit_round(self) -> list[futures.Future]:
         submitted = []
         for target, deliverer in self.deliverers.items():
+            gathering = getattr(deliverer, "gathering", None)
+            held = "update_ticket" if gathering is not None and gathering() else None
             with self.sessions.begin() as session:
-                claimed = outbox.claim(session, self.now(), self.batch, target=target, lease=self.lease)
+                claimed = outbox.claim(session, self.now(), self.batch, target=target, lease=self.lease,
+                                       except_kind=held)
             for group in _groups(deliverer, claimed):
                 future = self._pool.submit(self._deliver, deliverer, group)
                 with self._lock:

@@ -106,3 +106,36 @@ def test_a_wait_for_budget_is_not_an_attempt(sessions):
     (row,) = rows(sessions)
     assert (row.status, row.attempts, row.last_error) == ("pending", 0, "")
     assert row.next_attempt_at == T0 + dt.timedelta(seconds=30)
+
+
+def test_a_warning_past_its_instant_is_dropped_and_holds_nothing_up(sessions):
+    warning = Action("slack", "post_message", {"ticket_id": 7, "channel": "C1", "text": "80% used"}, "warn-7",
+                     expires_at=T0 + MINUTE)
+    step = Action("slack", "post_message", {"ticket_id": 7, "channel": "C1", "text": "escalated"}, "step-7")
+    put(sessions, warning, step)
+    with sessions.begin() as session:
+        assert [c.idempotency_key for c in outbox.claim(session, T0, 10)] == ["warn-7"]  # still worth sending
+    put(sessions, Action("slack", "post_message", {"ticket_id": 8, "channel": "C1", "text": "80%"}, "warn-8",
+                         expires_at=T0 + MINUTE),
+        Action("slack", "post_message", {"ticket_id": 9, "channel": "C1", "text": "80%"}, "warn-9",
+               expires_at=T0 + MINUTE))
+    with sessions.begin() as session:
+        claimed = outbox.claim(session, T0 + dt.timedelta(seconds=30), 1)
+    assert [c.idempotency_key for c in claimed] == ["warn-8"]  # warn-7 is in flight and current: step-7 waits
+    with sessions.begin() as session:
+        claimed = outbox.claim(session, T0 + 10 * MINUTE, 10)
+    assert [c.idempotency_key for c in claimed] == ["step-7"]
+    statuses = {r.idempotency_key: (r.status, r.last_error) for r in rows(sessions)}
+    assert statuses["warn-9"] == ("dropped", "dropped: its instant passed before it could be sent")
+    assert statuses["warn-7"][0] == "dropped"
+
+
+def test_the_channel_pace_is_shared_by_every_worker(sessions):
+    from integration.slack.pacing import SharedChannelPacer
+    now = [T0]
+    first, second = SharedChannelPacer(sessions, lambda: now[0]), SharedChannelPacer(sessions, lambda: now[0])
+    assert first.wait_for("C1") == 0
+    assert second.wait_for("C1") == 1.0  # another process, the same channel: one message a second in all
+    assert second.wait_for("C2") == 0
+    now[0] = T0 + dt.timedelta(seconds=1)
+    assert second.wait_for("C1") == 0

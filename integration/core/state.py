@@ -44,6 +44,7 @@ class Action:
     payload: dict
     idempotency_key: str
     lane: int = LANE_OTHER
+    expires_at: dt.datetime | None = None  # not worth sending after this instant (a warning past its due)
 
 
 @dataclass(frozen=True)

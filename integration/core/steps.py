@@ -15,7 +15,7 @@ from integration.core.messages import customer_notice, escalation_message, warni
 from integration.core.sla.priority import Priority
 from integration.core.sla.ticket import State, Target, TargetStatus
 from integration.core.zendesk_update import OwnerChange
-from integration.core.state import Action, TicketState
+from integration.core.state import LANE_ESCALATION, LANE_OTHER, Action, TicketState
 
 
 @dataclass
@@ -103,7 +103,8 @@ def _warn(mappings, ctx, state, customer, sla, plan: Plan, now) -> None:
         why = f"{percent}% of the {target.value.replace('_', ' ')} target used, due {due:%Y-%m-%d %H:%M UTC}"
         digest = _digest("warning", ctx, state, customer, plan.level, why, target=target.value,
                          due_at=sla[target].due.isoformat())
-        plan.slack += _posts(state.id, f"warn-{target.value}-{due.isoformat()}", _targets(manager), message, digest)
+        plan.slack += _posts(state.id, f"warn-{target.value}-{due.isoformat()}", _targets(manager), message, digest,
+                             expires_at=sla[target].due)
 
 
 def _remind(mappings, ctx, state, customer, plan: Plan, now, late_by: int) -> None:
@@ -127,10 +128,11 @@ def _targets(owner: Owner) -> tuple[str, ...]:
 
 
 def _posts(ticket_id: int, key: str, channels: tuple[str, ...], message: dict,
-           digest: DigestItem | None = None) -> list[Action]:
+           digest: DigestItem | None = None, expires_at: dt.datetime | None = None) -> list[Action]:
     extra = {"digest": digest.to_json()} if digest else {}
+    lane = LANE_ESCALATION if digest is not None and digest.kind == "step" else LANE_OTHER
     return [Action("slack", "post_message", {"ticket_id": ticket_id, "channel": channel, **message, **extra},
-                   f"slack-{ticket_id}-{key}-{channel}") for channel in channels]
+                   f"slack-{ticket_id}-{key}-{channel}", lane, expires_at) for channel in channels]
 
 
 def _digest(kind: str, ctx, state, customer, level: int, why: str, **extra) -> DigestItem:

@@ -80,10 +80,13 @@ class Ingestor:
             return self._tick(session, ticket_id, timer, self.now())
 
     def _tick(self, session: Session, ticket_id: int, timer: DueTimer | None, now: dt.datetime) -> IngestResult:
+        # The ticket's row lock first, then its timers: the order every decision takes them in (no deadlock).
+        state = repo.load_ticket(session, ticket_id)
         if timer is not None:
             timers.mark_fired(session, timer, now)
         reason = f"timer {timer.kind} due {timer.due_at.isoformat()}" if timer else "mappings changed"
-        return self._apply(session, TicketSignal(ticket_id=ticket_id, kind="tick", at=now), None, now, reason)
+        return self._apply(session, TicketSignal(ticket_id=ticket_id, kind="tick", at=now), None, now, reason,
+                           loaded=(state,))
 
     def fire_due_timers(self, limit: int = 25) -> int:
         """Claim due timers and decide their tickets, all in one transaction (a storm of breaches is decided
@@ -109,8 +112,8 @@ class Ingestor:
         return len(stale)
 
     def _apply(self, session: Session, signal: TicketSignal, inbox_id: int | None, now: dt.datetime,
-               reason: str = "") -> IngestResult:
-        state = repo.load_ticket(session, signal.ticket_id)
+               reason: str = "", loaded: tuple = ()) -> IngestResult:
+        state = loaded[0] if loaded else repo.load_ticket(session, signal.ticket_id)
         decision = decide(self.mappings.current, state, signal, now, self.context)
         if reason:
             decision = replace(decision, detail=f"{decision.detail}: {reason}")

@@ -102,6 +102,8 @@ class OutboxAction(Base):
     __table_args__ = (
         Index("ix_outbox_ready", "status", "next_attempt_at"),
         Index("ix_outbox_lane", "status", "target", "lane", "id"),
+        Index("ix_outbox_expires", "expires_at", postgresql_where=text("expires_at IS NOT NULL"),
+              sqlite_where=text("expires_at IS NOT NULL")),
         Index("ix_outbox_ticket_order", "target", "ticket_id", "id"),
     )
 
@@ -117,6 +119,7 @@ class OutboxAction(Base):
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     claim_token: Mapped[str | None] = mapped_column(String(32))  # who holds the lease: only they may record
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)  # dropped, not sent, after this
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     done_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)

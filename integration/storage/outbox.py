@@ -56,15 +56,17 @@ class Deferred:
 
 
 def claim(session: Session, now: dt.datetime, limit: int = 20, target: str | None = None,
-          lease: dt.timedelta = LEASE, kind: str | None = None) -> list[Claimed]:
+          lease: dt.timedelta = LEASE, kind: str | None = None, except_kind: str | None = None) -> list[Claimed]:
     """Claim up to `limit` due actions, escalation lane first; only the oldest unfinished action of each
     ticket is eligible, so a ticket's actions go out in order."""
+    drop_expired(session, now)
     older = aliased(OutboxAction)
     blocked_by_older = exists().where(and_(
         older.target == OutboxAction.target,
         older.ticket_id == OutboxAction.ticket_id,
         older.id < OutboxAction.id,
         older.status == "pending",
+        older.expires_at.is_(None) | (older.expires_at > now),
     ))
     query = (select(OutboxAction)
              .where(OutboxAction.status == "pending", OutboxAction.next_attempt_at <= now,
@@ -76,6 +78,8 @@ def claim(session: Session, now: dt.datetime, limit: int = 20, target: str | Non
         query = query.where(OutboxAction.target == target)
     if kind:
         query = query.where(OutboxAction.kind == kind)
+    if except_kind:
+        query = query.where(OutboxAction.kind != except_kind)
     rows = session.execute(query).scalars().all()
     token = uuid.uuid4().hex
     for row in rows:
@@ -84,6 +88,18 @@ def claim(session: Session, now: dt.datetime, limit: int = 20, target: str | Non
         row.claim_token = token
     return [Claimed(r.id, r.ticket_id, r.target, r.kind, dict(r.payload), r.idempotency_key, r.attempts, token, r.lane)
             for r in rows]
+
+
+def drop_expired(session: Session, now: dt.datetime) -> int:
+    """Actions past their instant (a warning whose target is already due) are dropped, not sent late."""
+    ids = list(session.scalars(select(OutboxAction.id).where(
+        OutboxAction.status == "pending", OutboxAction.expires_at <= now,
+        OutboxAction.lease_until.is_(None) | (OutboxAction.lease_until < now))
+        .order_by(OutboxAction.id).limit(1000).with_for_update(skip_locked=True)))
+    if not ids:
+        return 0
+    return session.execute(update(OutboxAction).where(OutboxAction.id.in_(ids)).values(
+        status="dropped", done_at=now, last_error="dropped: its instant passed before it could be sent")).rowcount
 
 
 def record(session: Session, action: Claimed, outcome, now: dt.datetime, backoff: dt.timedelta) -> bool:
@@ -110,9 +126,14 @@ def renew_leases(session: Session, actions: list[Claimed], now: dt.datetime, lea
     """Heartbeat for calls still in flight: keep their rows from being claimed again."""
     renewed = 0
     for token in {a.token for a in actions}:
-        ids = [a.id for a in actions if a.token == token]
-        renewed += session.execute(update(OutboxAction).where(
-            OutboxAction.id.in_(ids), OutboxAction.claim_token == token).values(lease_until=now + lease)).rowcount
+        # Rows locked right now are being recorded (their call is over): skip them, in id order, so the
+        # heartbeat never deadlocks with a recording transaction.
+        ids = list(session.scalars(select(OutboxAction.id).where(
+            OutboxAction.id.in_([a.id for a in actions if a.token == token]), OutboxAction.claim_token == token)
+            .order_by(OutboxAction.id).with_for_update(skip_locked=True)))
+        if ids:
+            renewed += session.execute(update(OutboxAction).where(OutboxAction.id.in_(ids))
+                                       .values(lease_until=now + lease)).rowcount
     return renewed
 
 

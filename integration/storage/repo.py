@@ -115,6 +115,7 @@ def enqueue(session: Session, action: Action, *, ticket_id: int | None, now: dt.
         return True
     statement = dialect_insert(session, OutboxAction).values(
         ticket_id=ticket_id, target=action.target, kind=action.kind, payload=action.payload, lane=action.lane,
+        expires_at=action.expires_at,
         idempotency_key=action.idempotency_key, status="pending", attempts=0, next_attempt_at=now, created_at=now,
         last_error="",
     ).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(OutboxAction.id)
@@ -126,7 +127,8 @@ def enqueue_many(session: Session, actions: list[Action], *, ticket_id: int | No
     if not actions:
         return
     rows = [dict(ticket_id=ticket_id if ticket_id is not None else a.payload.get("ticket_id"), target=a.target,
-                 kind=a.kind, payload=a.payload, lane=a.lane, idempotency_key=a.idempotency_key, status="pending",
+                 kind=a.kind, payload=a.payload, lane=a.lane, expires_at=a.expires_at,
+                 idempotency_key=a.idempotency_key, status="pending",
                  attempts=0, next_attempt_at=now, created_at=now, last_error="") for a in actions]
     session.execute(dialect_insert(session, OutboxAction).values(rows)
                     .on_conflict_do_nothing(index_elements=["idempotency_key"]))

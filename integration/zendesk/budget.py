@@ -31,8 +31,10 @@ class ZendeskBudget:
     def __init__(self, sessions: sessionmaker[Session], now: Callable[[], dt.datetime],
                  limits: dict[str, int] | None = None) -> None:
         self.sessions, self.now = sessions, now
-        self.budget = Budget({**DEFAULT_LIMITS, **(limits or {})})
+        # A 2% margin: we count a request when we pay for it, Zendesk when it arrives a moment later.
+        self.budget = Budget({name: limit - limit // 50 for name, limit in {**DEFAULT_LIMITS, **(limits or {})}.items()})
         self._throttled, self._lock = False, threading.Lock()
+        self._last_cleanup = None
 
     def spend(self, *, account: int = 0, ticket_update: int = 0) -> dt.timedelta:
         """Zero when paid; else how long to wait before asking again (nothing was spent)."""
@@ -41,6 +43,15 @@ class ZendeskBudget:
             wait = rate_budget.take(session, self.budget, {k: v for k, v in spend.items() if v}, self.now())
         self._note_throttling(wait > dt.timedelta(0), wait)
         return wait
+
+    def forget_old(self) -> int:
+        """Delete spent events that no window can see any more (once a minute; never counts as work done)."""
+        now = self.now()
+        if self._last_cleanup is None or now - self._last_cleanup >= rate_budget.WINDOW:
+            self._last_cleanup = now
+            with self.sessions.begin() as session:
+                rate_budget.forget_old(session, now)
+        return 0
 
     def hold(self, bucket: str, seconds: float, why: str) -> None:
         with self.sessions.begin() as session:

@@ -8,6 +8,7 @@ out on our side but landed later, or two workers with the same row) at most one 
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from zenpy.lib.exception import APIException
 
@@ -20,13 +21,19 @@ from integration.zendesk.outcomes import is_conflict, outcome_of_error, zendesk_
 from integration.zendesk.snapshot import read_snapshot
 
 BULK_FROM = 2  # this many updates waiting together go out as one Update Many job (one alone: a plain PUT)
+GATHER = 1.0  # seconds: after sending updates, let the next ones gather into one job instead of many small ones
 
 
 class ZendeskGateway:
-    def __init__(self, zenpy, ingestor, budget: ZendeskBudget | None = None) -> None:
-        self.zenpy, self.ingestor = zenpy, ingestor
+    def __init__(self, zenpy, ingestor, budget: ZendeskBudget | None = None, *, gather: float = GATHER) -> None:
+        self.zenpy, self.ingestor, self.gather = zenpy, ingestor, gather
         self.sessions = ingestor.sessions
         self.budget = budget or ZendeskBudget(self.sessions, ingestor.now)
+        self._sent_updates_at = -float("inf")
+
+    def gathering(self) -> bool:
+        """True for a moment after updates went out: the worker leaves waiting updates to gather meanwhile."""
+        return time.monotonic() - self._sent_updates_at < self.gather
 
     def deliver(self, action: Claimed):
         return self.deliver_batch([action])[action.id]
@@ -44,6 +51,8 @@ class ZendeskGateway:
         if self.zenpy is None:
             return {a.id: DryRun("Zendesk credentials not set: recorded, not sent") for a in actions}
         updates = [a for a in actions if a.kind == "update_ticket"]
+        if updates:
+            self._sent_updates_at = time.monotonic()
         outcomes = {}
         if len(updates) >= BULK_FROM:
             for start in range(0, len(updates), 100):

@@ -1,4 +1,4 @@
-"""delivery: outbox lanes and claim tokens; the account-wide rate budget
+"""delivery: outbox lanes, claim tokens and expiry; the account-wide rate budget
 
 Revision ID: 0003
 Revises: 0002
@@ -19,7 +19,10 @@ def upgrade() -> None:
     with op.batch_alter_table('outbox') as batch:
         batch.add_column(sa.Column('lane', sa.Integer(), nullable=False, server_default='2'))
         batch.add_column(sa.Column('claim_token', sa.String(length=32), nullable=True))
+        batch.add_column(sa.Column('expires_at', integration.storage.models.UtcDateTime(timezone=True), nullable=True))
     op.create_index('ix_outbox_lane', 'outbox', ['status', 'target', 'lane', 'id'])
+    op.create_index('ix_outbox_expires', 'outbox', ['expires_at'], postgresql_where=sa.text('expires_at IS NOT NULL'),
+                    sqlite_where=sa.text('expires_at IS NOT NULL'))
     op.create_table('rate_events',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('bucket', sa.String(length=32), nullable=False),
@@ -38,7 +41,9 @@ def downgrade() -> None:
     op.drop_table('rate_buckets')
     op.drop_index('ix_rate_events_bucket_at', table_name='rate_events')
     op.drop_table('rate_events')
+    op.drop_index('ix_outbox_expires', table_name='outbox')
     op.drop_index('ix_outbox_lane', table_name='outbox')
     with op.batch_alter_table('outbox') as batch:
+        batch.drop_column('expires_at')
         batch.drop_column('claim_token')
         batch.drop_column('lane')
