@@ -12,6 +12,7 @@ from integration.core.customers import match_customer
 from integration.core.decide import settle
 from integration.core.explain import TRIGGERS, iso_utc
 from integration.core.history import StatusRow
+from integration.core.matrix import TRIGGER_WORDS
 from integration.core.sla.ticket import Target
 from integration.core.sla_summary import SlaSummary, TargetSummary
 from integration.core.statuses import SOLVED_STATUSES
@@ -133,7 +134,8 @@ def _owner(mappings: Mappings, level: int) -> dict:
 
 def _step(step) -> dict:
     return {"level": step.level, "owner": step.owner, "at": iso_utc(step.at),
-            "why": [t.detail for t in step.triggers] or [TRIGGERS.get(step.level, "")],
+            "why": [f"{TRIGGER_WORDS.get(t.kind, t.kind)}: {t.detail}" for t in step.triggers]
+            or [TRIGGERS.get(step.level, "")],
             "acknowledged_at": iso_utc(step.acknowledged_at), "acknowledged_by": step.acknowledged_by,
             "reminders": step.reminders}
 
