@@ -192,10 +192,15 @@ def for_service(app: AppFiles, public_url: str) -> AppFiles:
     parts = urlsplit(public_url)
     if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
         raise AppPackageError([f"{public_url!r} is not this service's public https address"])
-    manifest = app.manifest()
+    try:
+        manifest = app.manifest()
+    except (KeyError, ValueError) as error:
+        raise AppPackageError([f"manifest.json is not JSON: {error}"]) from None
+    if not isinstance(manifest, dict):
+        raise AppPackageError(["manifest.json must hold a JSON object"])
     manifest["domainWhitelist"] = [parts.hostname]
-    for parameter in manifest.get("parameters", []):
-        if parameter.get("name") == "service_url":
+    for parameter in manifest.get("parameters") or []:
+        if isinstance(parameter, dict) and parameter.get("name") == "service_url":
             parameter["default"] = public_url.rstrip("/")
     return AppFiles({**app.files, "manifest.json": (json.dumps(manifest, indent=2) + "\n").encode()})
 
