@@ -13,6 +13,7 @@ from integration.services import Services, build_services, log_mode
 from integration.dashboard.web import blueprint as dashboard
 from integration.dashboard.metrics import metrics
 from integration.reports.web import blueprint as reports_blueprint
+from integration.sidebar.web import blueprint as sidebar_api
 from webhooks.slack import blueprint as slack_webhooks
 from webhooks.zendesk import blueprint as zendesk_webhooks
 
@@ -28,6 +29,7 @@ def create_app(config: Config | Mapping[str, object] | None = None, *,
     app.register_blueprint(slack_webhooks)
     app.register_blueprint(dashboard)
     app.register_blueprint(reports_blueprint)
+    app.register_blueprint(sidebar_api)
     app.add_url_rule("/metrics", "metrics", metrics)
     app.add_url_rule("/healthz", "healthz", healthz)
     app.add_url_rule("/readyz", "readyz", readyz)

@@ -28,6 +28,7 @@ FORBIDDEN = {
     "integration.slack": ("webhooks", "integration.dashboard", "integration.reports") + WIRING,
     "integration.reports": ("webhooks", "integration.dashboard") + WIRING,
     "integration.dashboard": ("webhooks", "integration.reports") + WIRING,
+    "integration.sidebar": ("webhooks", "integration.reports") + WIRING,
     "webhooks": WIRING,
 }
 CORE_MAY_IMPORT = ("integration.core", "integration.mappings.model")

@@ -98,6 +98,7 @@ def test_second_run_changes_nothing_and_only_reads(fake_zendesk, mappings, tmp_p
     assert len(lines) == 3 + 1 + 1 + 1 + 4, output  # fields, zendesk.yaml, webhook, secret, triggers
     assert all(": unchanged" in line for line in lines), output
     assert "done: 0 change(s)" in output
+    assert "`escalator zendesk app package --url https://" in output  # the agents' sidebar app comes next
     assert (mappings / "zendesk.yaml").read_bytes() == yaml_before
     assert secret_file.stat().st_mtime_ns == secret_stamp
 

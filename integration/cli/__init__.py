@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from integration.cli import demo, explain, mappings, ops, report, serve, zendesk
+from integration.cli import api_tokens, demo, explain, mappings, ops, report, serve, zendesk, zendesk_app
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -12,8 +12,9 @@ def cli() -> None:
 
 
 for command in (mappings.mappings, explain.explain, serve.serve, ops.db, ops.worker, ops.outbox, ops.escalation,
-                report.report, zendesk.zendesk, zendesk.backfill, demo.demo):
+                report.report, zendesk.zendesk, zendesk.backfill, demo.demo, api_tokens.api_token):
     cli.add_command(command)
+zendesk.zendesk.add_command(zendesk_app.app)
 
 
 def main() -> None:

@@ -67,6 +67,8 @@ def install(public_url: str, dry_run: bool, mappings_dir: str | None, secret_fil
         click.echo("dry run: nothing was changed")
     else:
         click.echo(f"done: {report.writes} change(s) made in Zendesk")
+    click.echo(f"agents' sidebar app: `escalator zendesk app package --url {public_url}` writes the zip to upload "
+               "as a private app (see the README, Zendesk sidebar app)")
 
 
 @click.command()

@@ -7,6 +7,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from integration.core.compliance import percent
+from integration.core.sidebar_view import agent_state
 from integration.core.sla_summary import SlaSummary
 from integration.core.statuses import OPEN_STATUSES
 from integration.mappings.model import Mappings
@@ -16,25 +17,27 @@ STUCK_AFTER = dt.timedelta(minutes=10)
 
 
 def ticket_state(ticket: Ticket, now: dt.datetime) -> str:
-    """on track | warning | breached | paused, as agents think of it."""
-    sla = SlaSummary.from_json(ticket.sla)
-    states = [sla.first_response.state, sla.resolution.state]
-    if "breached" in states:
-        return "breached"
-    running = [entry for entry in (sla.first_response, sla.resolution) if entry.state == "running"]
-    if any(entry.warning and entry.warning <= now for entry in running):
-        return "warning"
-    if not running and "paused" in states:
-        return "paused"
-    return "on track"
+    """on track | warning | breached | paused, as agents think of it (the sidebar app uses the same words)."""
+    return agent_state(SlaSummary.from_json(ticket.sla), now)
 
 
 def open_tickets(session: Session, mappings: Mappings, now: dt.datetime, limit: int = 200,
-                 only: tuple[int, ...] | None = None) -> list[dict]:
+                 only: tuple[int, ...] | None = None, tier: str | None = None,
+                 organization: int | str | None = None, level: int | None = None) -> list[dict]:
+    """The open tickets, optionally only one tier, organization (a Zendesk id, or "unmapped") or level."""
     # Nearest breach first; tickets without a running clock (paused, breached) after, newest level first.
     query = select(Ticket).where(Ticket.status.in_(OPEN_STATUSES))
     if only is not None:  # a Slack digest's "and N more" link lists its tickets
         query = query.where(Ticket.id.in_(only))
+    if tier is not None:
+        query = query.where(Ticket.tier == tier)
+    if level is not None:
+        query = query.where(Ticket.level == level)
+    if organization == "unmapped":
+        mapped = [org.zendesk_id for org in mappings.organizations]
+        query = query.where(or_(Ticket.organization_id.is_(None), Ticket.organization_id.not_in(mapped)))
+    elif organization is not None:
+        query = query.where(Ticket.organization_id == organization)
     rows = session.scalars(query.order_by(Ticket.nearest_due_at.is_(None), Ticket.nearest_due_at, Ticket.level.desc(),
                                      Ticket.id).limit(limit)).all()
     names = {org.zendesk_id: org.name or str(org.zendesk_id) for org in mappings.organizations}
