@@ -139,3 +139,38 @@ def test_the_channel_pace_is_shared_by_every_worker(sessions):
     assert second.wait_for("C2") == 0
     now[0] = T0 + dt.timedelta(seconds=1)
     assert second.wait_for("C1") == 0
+
+
+def test_one_ticket_failing_at_its_timer_neither_blocks_the_batch_nor_loses_its_timer(database, tmp_path):
+    from integration.config import Config
+    from integration.core.signals import TicketSignal
+    from integration.services import build_services
+    from integration.storage.models import Ticket, Timer
+    from tests.harness import Clock, mappings_for_tests
+
+    created = T0 - dt.timedelta(minutes=14, seconds=59)
+    clock = Clock(T0)
+    services = build_services(Config(database_url=database, mappings_dir=str(mappings_for_tests(tmp_path))), clock)
+    for ticket_id in (1, 2, 3):
+        signal = TicketSignal(ticket_id=ticket_id, kind="snapshot", at=created, created_at=created, status="open",
+                              zendesk_priority="urgent", organization_id=1001, organization_known=True,
+                              authoritative=True, source_key=f"seed-{ticket_id}")
+        services.ingestor.ingest(source="worker", dedup_key=f"seed-{ticket_id}", event_type="snapshot", payload={},
+                                 signal=signal)
+    clock.advance(seconds=5)  # every first-response breach is due
+    with services.sessions.begin() as session:  # a row no decision can read (say, written by a buggy version)
+        stored = session.get(Ticket, 2)
+        good, stored.escalation = stored.escalation, {"steps": [{"level": "two"}]}
+    assert services.ingestor.fire_due_timers() > 0
+    with services.sessions() as session:
+        levels = {t.id: t.level for t in session.scalars(select(Ticket))}
+        unfired = session.scalars(select(Timer.ticket_id).where(Timer.fired_at.is_(None),
+                                                                 Timer.kind == "first_response_breach")).all()
+    assert levels == {1: 2, 2: 1, 3: 2} and list(unfired) == [2]
+    with services.sessions.begin() as session:  # mended
+        session.get(Ticket, 2).escalation = good
+    clock.advance(minutes=1)  # past the failed timer's lease
+    services.ingestor.fire_due_timers()
+    with services.sessions() as session:
+        assert session.get(Ticket, 2).level == 2
+    services.engine.dispose()

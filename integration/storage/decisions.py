@@ -89,18 +89,27 @@ class Ingestor:
                            loaded=(state,))
 
     def fire_due_timers(self, limit: int = 25) -> int:
-        """Claim due timers and decide their tickets, all in one transaction (a storm of breaches is decided
-        in batches, not one commit a ticket); a ticket whose decision fails is rolled back alone and its
-        timer is tried again when its lease runs out."""
+        """Claim due timers, then decide their tickets in one transaction: the tickets locked together (in id
+        order), their timers marked fired together, one decision a ticket however many of its timers are due.
+        A ticket whose decision fails is rolled back alone; its timer is tried again when its lease runs out."""
         now = self.now()
         with self.sessions.begin() as session:
             due = timers.claim_due(session, now, limit)
-            for timer in due:
+        if not due:
+            return 0
+        with self.sessions.begin() as session:
+            rows = repo.lock_tickets(session, sorted({t.ticket_id for t in due}))
+            timers.mark_all_fired(session, due, now)
+            for ticket_id in sorted({t.ticket_id for t in due}):
+                kinds = ", ".join(f"{t.kind} due {t.due_at.isoformat()}" for t in due if t.ticket_id == ticket_id)
+                signal = TicketSignal(ticket_id=ticket_id, kind="tick", at=now)
                 try:
                     with session.begin_nested():
-                        self._tick(session, timer.ticket_id, timer, now)
+                        state = repo.state_of(rows[ticket_id]) if ticket_id in rows else None
+                        self._apply(session, signal, None, now, f"timer {kinds}", loaded=(state,))
                 except Exception:  # noqa: BLE001 - one ticket never holds up the others
-                    log.exception("deciding ticket %s at its %s timer failed", timer.ticket_id, timer.kind)
+                    log.exception("deciding ticket %s at its timers failed", ticket_id)
+                    timers.retry_later(session, [t for t in due if t.ticket_id == ticket_id], now)
         return len(due)
 
     def redecide_after_mapping_edit(self, limit: int = 200) -> int:

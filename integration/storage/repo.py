@@ -43,10 +43,23 @@ def record_inbox(session: Session, *, source: str, dedup_key: str, event_type: s
 
 
 def load_ticket(session: Session, ticket_id: int) -> TicketState | None:
-    row = session.execute(select(Ticket).where(Ticket.id == ticket_id).with_for_update()).scalar_one_or_none()
-    if row is None:
-        return None
-    session.info.setdefault("escalator.tickets", {})[ticket_id] = row  # the identity map holds it only weakly
+    return load_tickets(session, [ticket_id]).get(ticket_id)
+
+
+def load_tickets(session: Session, ticket_ids: list[int]) -> dict[int, TicketState]:
+    return {ticket_id: state_of(row) for ticket_id, row in lock_tickets(session, ticket_ids).items()}
+
+
+def lock_tickets(session: Session, ticket_ids: list[int]) -> dict[int, Ticket]:
+    """The tickets' rows, locked in id order (the order every transaction takes them in)."""
+    rows = session.scalars(select(Ticket).where(Ticket.id.in_(ticket_ids)).order_by(Ticket.id).with_for_update())
+    kept = session.info.setdefault("escalator.tickets", {})  # the identity map holds rows only weakly
+    for row in rows:
+        kept[row.id] = row
+    return {ticket_id: kept[ticket_id] for ticket_id in ticket_ids if ticket_id in kept}
+
+
+def state_of(row: Ticket) -> TicketState:
     values = {name: getattr(row, name) for name in STATE_COLUMNS}
     return TicketState(id=row.id, history=tuple(row_from_json(r) for r in row.history), tags=tuple(row.tags),
                        sla=SlaSummary.from_json(row.sla), escalation=EscalationRecord.from_json(row.escalation),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.orm import Session
 
 from integration.core.statuses import OPEN_STATUSES
@@ -37,9 +37,21 @@ def claim_due(session: Session, now: dt.datetime, limit: int = 50,
 
 
 def mark_fired(session: Session, timer: DueTimer, now: dt.datetime) -> None:
-    # Only if it still stands for the same instant: a decision may have moved it meanwhile.
-    session.execute(update(Timer).where(Timer.id == timer.id, Timer.due_at == timer.due_at)
-                    .values(fired_at=now, lease_until=None))
+    mark_all_fired(session, [timer], now)
+
+
+def mark_all_fired(session: Session, due: list[DueTimer], now: dt.datetime) -> None:
+    # Only those that still stand for the same instant: a decision may have moved one meanwhile.
+    if due:
+        session.execute(update(Timer).where(tuple_(Timer.id, Timer.due_at).in_([(t.id, t.due_at) for t in due]))
+                        .values(fired_at=now, lease_until=None))
+
+
+def retry_later(session: Session, due: list[DueTimer], now: dt.datetime, lease: dt.timedelta = TIMER_LEASE) -> None:
+    """Their ticket's decision failed: they fire again when the lease runs out."""
+    if due:
+        session.execute(update(Timer).where(Timer.id.in_([t.id for t in due]))
+                        .values(fired_at=None, lease_until=now + lease))
 
 
 def stale_tickets(session: Session, fingerprint: str, limit: int = 200) -> list[int]:
