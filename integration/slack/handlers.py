@@ -7,6 +7,7 @@ from integration.slack.binding import Binding, bind_channel
 from integration.slack.commands import parse_support
 from integration.slack.desk import open_tickets, pending_timers, view_of, visible_ticket
 from integration.core.state import Action
+from integration.inbound import bounded_id
 from integration.storage.models import Ticket
 
 
@@ -89,11 +90,13 @@ def open_ticket_action(binding: Binding, *, text: str | None, user: str | None, 
     return Action("open", "open_ticket", payload, key)
 
 
-def handle_event(services, envelope: dict) -> str:
-    event = envelope.get("event") or {}
-    item = event.get("item") or {}
-    if event.get("type") != "reaction_added" or event.get("reaction") != "ticket" or item.get("type") != "message":
-        return f"'{event.get('type')}' events are not acted on"
+def handle_event(services, envelope: dict, document: dict) -> str:
+    event = envelope["event"]
+    item = event["item"]
+    if event["type"] != "reaction_added" or event["reaction"] != "ticket" or item["type"] != "message":
+        return f"'{event['type']}' events are not acted on"
+    if not (item["channel"] and item["ts"] and envelope["event_id"]):
+        return "a ticket reaction without item.channel, item.ts or event_id: ignored"
     binding = bind_channel(services.mappings.current, item.get("channel"))
     if binding.kind != "customer":
         return "reaction outside a customer channel: ignored"
@@ -101,7 +104,7 @@ def handle_event(services, envelope: dict) -> str:
     action = open_ticket_action(binding, text=None, user=event.get("user"), channel=item.get("channel"),
                                 key=f"open-react-{item.get('channel')}-{item.get('ts')}", message_ts=item.get("ts"))
     recorded = services.ingestor.enqueue_action(source="slack", dedup_key=f"event:{envelope.get('event_id')}",
-                                                action=action, payload=envelope)
+                                                action=action, payload=document)
     return "opening a ticket" if recorded else "duplicate"
 
 
@@ -148,7 +151,4 @@ def _channel(payload: dict) -> str | None:
 
 
 def _int(value) -> int | None:
-    try:
-        return int(str(value).lstrip("#"))
-    except (TypeError, ValueError):
-        return None
+    return bounded_id(value)
