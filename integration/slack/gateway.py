@@ -15,6 +15,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 
 from integration.config import Config
 from integration.core.digest import DigestItem, digest_chunks, digest_message
+from integration.inbound import short
 from integration.storage.outbox import Claimed, Deferred, Delivered, DryRun, Failed, RetryLater
 
 # Errors that retrying cannot fix: recorded as failed and shown by `escalator outbox`.
@@ -136,10 +137,10 @@ class SlackGateway:
 
 
     def _respond(self, payload: dict):
-        url = payload["url"]
+        url = payload.get("url")
         # A response_url comes inside a signed Slack request; still, we only ever post to Slack's hosts.
-        if not url.startswith(self.response_hosts):
-            return Failed(f"response_url {url[:60]} is not a Slack address")
+        if not isinstance(url, str) or not url.startswith(self.response_hosts):
+            return Failed(f"response_url {short(url)} is not a Slack address")
         try:
             response = requests.post(url, json=payload["message"], timeout=10)
         except requests.RequestException as exc:

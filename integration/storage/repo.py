@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -15,6 +16,7 @@ from integration.core.sla_summary import SlaSummary
 from integration.core.sla.ticket import State, Target
 from integration.core.state import Action, Decision, TicketState
 from integration.core.zendesk_update import merge_updates
+from integration.inbound import check_strings, storable
 from integration.storage.models import AuditEntry, CsatRating, InboxEvent, OutboxAction, Ticket, Timer
 
 STATE_COLUMNS = ("organization_id", "requester_email", "subject", "description", "status", "zendesk_priority", "tier",
@@ -102,6 +104,7 @@ def record_rating(session: Session, state: TicketState, signal, now: dt.datetime
 def enqueue(session: Session, action: Action, *, ticket_id: int | None, now: dt.datetime) -> bool:
     """Add an outbox row; an action already there (same idempotency key) is not added twice, and a Zendesk
     update joins the ticket's queued one when that one has not been attempted yet."""
+    refuse_unstorable(action)
     if action.kind == "update_ticket" and ticket_id is not None and _merge_into_queued(session, action, ticket_id, now):
         return True
     statement = dialect_insert(session, OutboxAction).values(
@@ -110,6 +113,19 @@ def enqueue(session: Session, action: Action, *, ticket_id: int | None, now: dt.
         last_error="",
     ).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(OutboxAction.id)
     return session.execute(statement).scalar_one_or_none() is not None
+
+
+class PoisonAction(ValueError):
+    """An action whose payload could never be stored or sent: refused when built, never queued."""
+
+
+def refuse_unstorable(action: Action) -> None:
+    try:
+        json.dumps(action.payload, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        check_strings(action.payload)
+    except (TypeError, ValueError) as exc:
+        raise PoisonAction(f"{action.target}/{action.kind} {action.idempotency_key[:60]!r}: "
+                           f"payload cannot be stored ({storable(str(exc), 120)})") from None
 
 
 def _merge_into_queued(session: Session, action: Action, ticket_id: int, now: dt.datetime) -> bool:
