@@ -51,14 +51,14 @@ class EventSchema(_Strict):
     type = fields.String(load_default=None, validate=validate.Length(max=100))
     reaction = fields.String(load_default=None, validate=validate.Length(max=200))
     user = _id(load_default=None)
-    item = fields.Nested(ItemSchema, load_default=dict)
+    item = fields.Nested(ItemSchema, load_default=lambda: ItemSchema().load({}))
 
 
 class EnvelopeSchema(_Strict):
     type = fields.String(required=True, validate=validate.Length(max=100))
     challenge = fields.String(load_default="", validate=validate.Length(max=500))
     event_id = _id(load_default=None)
-    event = fields.Nested(EventSchema, load_default=dict)
+    event = fields.Nested(EventSchema, load_default=lambda: EventSchema().load({}))
 
 
 class UserSchema(_Strict):
