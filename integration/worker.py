@@ -16,10 +16,13 @@ from typing import Callable, Protocol
 import tenacity
 from sqlalchemy.orm import Session, sessionmaker
 
+from integration.inbound import storable
 from integration.storage import outbox
 from integration.storage.outbox import Claimed
 
 log = logging.getLogger("escalator.worker")
+# Raised by a deliverer reading a payload of the wrong shape (a number where a URL belongs, a missing key).
+PAYLOAD_ERRORS = (TypeError, KeyError, AttributeError, IndexError, UnicodeError)
 BACKOFF = tenacity.wait_exponential_jitter(multiplier=2, max=600, jitter=2)
 
 
@@ -117,9 +120,13 @@ class Worker:
         try:
             batch = getattr(deliverer, "deliver_batch", None)
             results = batch(group) if batch else {group[0].id: deliverer.deliver(group[0])}
-        except Exception as exc:  # an unexpected error is transient until proven otherwise
+        except PAYLOAD_ERRORS as exc:  # the payload's shape is wrong: no retry can fix it
+            error = storable(f"{exc.__class__.__name__}: {exc}", 300)
+            log.error("outbox actions %s cannot be delivered: %s", [a.id for a in group], error)
+            results = {a.id: outbox.Failed(f"payload cannot be delivered: {error}") for a in group}
+        except Exception as exc:  # any other unexpected error is transient until proven otherwise
             log.exception("delivering outbox actions %s failed", [a.id for a in group])
-            results = {a.id: outbox.RetryLater(f"{exc.__class__.__name__}: {exc}") for a in group}
+            results = {a.id: outbox.RetryLater(storable(f"{exc.__class__.__name__}: {exc}", 300)) for a in group}
         with self.sessions.begin() as session:
             for action in group:
                 result = results.get(action.id) or outbox.RetryLater("the deliverer gave no outcome")
@@ -144,9 +151,9 @@ class Worker:
     def _log(action: Claimed, result) -> None:
         name = f"{action.target}/{action.kind} #{action.id} (ticket {action.ticket_id}, attempt {action.attempts})"
         if isinstance(result, outbox.Failed):
-            log.error("%s failed for good: %s", name, result.error)
+            log.error("%s failed for good: %s", name, storable(result.error, 300))
         elif isinstance(result, outbox.RetryLater):
-            log.warning("%s will be retried: %s", name, result.error)
+            log.warning("%s will be retried: %s", name, storable(result.error, 300))
         elif isinstance(result, (outbox.Delivered, outbox.DryRun)):
             log.info("%s %s", name, "recorded (dry-run)" if isinstance(result, outbox.DryRun) else "delivered")
 

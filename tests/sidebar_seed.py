@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from integration.core.signals import Comment, TicketSignal
+from integration.storage.models import SlackOrigin
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 3, 16, 15, 0, tzinfo=UTC)  # a Monday
@@ -22,7 +23,12 @@ def snapshot(services, ticket_id, created, *, org=1001, priority="urgent", statu
 
 def seed(services) -> None:
     """Enterprise critical (15m first response, 2h resolution, 24x7): on track, warning, breached (level 3);
-    a growth ticket waiting on the customer (paused); a solved one (met); a VIP's low-priority ticket."""
+    a growth ticket waiting on the customer (paused); a solved one (met); a VIP's low-priority ticket.
+    103 and 105 were opened in Northwind's Slack channel, so the channel is told of them (README, Slack)."""
+    with services.sessions.begin() as session:
+        for ticket_id in (103, 105):
+            session.add(SlackOrigin(ticket_id=ticket_id, channel_id="C05NWLOGIST", user_id="U0NWCUST1",
+                                    opened_at=NOW - dt.timedelta(hours=4)))
     snapshot(services, 101, NOW - dt.timedelta(minutes=2), subject="Fresh <script>alert(1)</script>")
     snapshot(services, 102, NOW - dt.timedelta(minutes=13), subject="Nearly due")
     snapshot(services, 103, NOW - dt.timedelta(hours=3), subject="Long overdue")

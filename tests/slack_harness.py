@@ -48,3 +48,11 @@ def button(name: str, value: str, channel="C05NWLOGIST", response_url=None, trig
     if response_url:
         data["response_url"] = response_url
     return data
+
+
+def opened_in_channel(stack, ticket_id: int, channel="C05NWLOGIST", user="U0NWCUST01") -> None:
+    """As if `user` had opened the ticket from `channel` (what TicketOpener records)."""
+    from integration.storage.models import SlackOrigin
+
+    with stack.services.sessions.begin() as session:
+        session.merge(SlackOrigin(ticket_id=ticket_id, channel_id=channel, user_id=user, opened_at=stack.clock()))

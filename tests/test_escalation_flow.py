@@ -7,6 +7,7 @@ from sqlalchemy import select
 from integration.storage.models import OutboxAction, Ticket
 from tests.fakes.zendesk import fake_zendesk  # noqa: F401  (pytest fixture)
 from tests.harness import Clock, build_stack, fixture_body, mappings_for_tests
+from tests.slack_harness import opened_in_channel
 
 UTC = dt.timezone.utc
 START = dt.datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
@@ -59,6 +60,7 @@ def escalation_notes(fake, ticket_id=35436):
 def test_a_ticket_created_in_the_past_escalates_at_once_to_customer_success(make_stack, fake_zendesk):
     seed(fake_zendesk, created=START - dt.timedelta(hours=3))  # enterprise critical: 15m / 2h, both gone
     stack = make_stack()
+    opened_in_channel(stack, 35436)  # opened from the customer's channel: the channel hears of it
     stack.post(created_event(at=START - dt.timedelta(hours=3)))
     stack.drain()
     assert level(stack) == 3
@@ -72,7 +74,7 @@ def test_a_ticket_created_in_the_past_escalates_at_once_to_customer_success(make
     posts = slack_posts(stack)
     assert [channel for channel, _ in posts] == ["C05CUSTSUCC", "C05NWLOGIST"]  # owner, then the customer
     assert "escalated to level 3 (Customer Success)" in posts[0][1]
-    assert "our Customer Success team now owns it" in posts[1][1]
+    assert "A senior support lead now owns #35436" in posts[1][1] and "Customer Success" not in posts[1][1]
 
 
 def test_warning_then_breach_fire_on_time_and_once(make_stack, fake_zendesk):
@@ -150,7 +152,8 @@ def test_the_executive_tag_goes_straight_to_the_top(make_stack, fake_zendesk):
     stack.drain()
     assert level(stack) == 5
     assert "escalation_level_5" in fake_zendesk.ticket(35436)["tags"]
-    assert [c for c, _ in slack_posts(stack)] == ["C05EXECESC", "U05CRO00001", "U05CEO00001", "C05NWLOGIST"]
+    # Raised by email, so the customer's shared channel is not told (README, Slack: privacy).
+    assert [c for c, _ in slack_posts(stack)] == ["C05EXECESC", "U05CRO00001", "U05CEO00001"]
 
 
 def test_an_unacknowledged_step_is_renotified(make_stack, fake_zendesk):

@@ -8,6 +8,7 @@ from integration.storage.models import OutboxAction
 from tests.fakes.slack import fake_slack  # noqa: F401  (pytest fixture)
 from tests.fakes.zendesk import fake_zendesk  # noqa: F401  (pytest fixture)
 from tests.harness import Clock, build_stack, fixture_body, mappings_for_tests
+from tests.slack_harness import opened_in_channel
 
 UTC = dt.timezone.utc
 START = dt.datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
@@ -40,6 +41,7 @@ def slack_statuses(stack):
 
 
 def test_escalation_message_reaches_the_owner_channel_with_buttons(stack, fake_slack):
+    opened_in_channel(stack, 35436)
     stack.post(fixture_body("ticket_created"))
     stack.drain()
     run_for(stack, 10)
@@ -53,8 +55,17 @@ def test_escalation_message_reaches_the_owner_channel_with_buttons(stack, fake_s
     facts = " ".join(f["text"] for f in message["blocks"][1]["fields"])
     assert "Northwind Logistics" in facts and "enterprise" in facts and "first-response target breached" in facts
     (notice,) = fake_slack.messages("C05NWLOGIST")
-    assert "Customer Success team now owns it" in notice["text"] and "blocks" in notice
+    assert notice["text"] == "A senior support lead now owns #35436 and will follow up with you directly."
+    assert "Customer Success" not in str(notice["blocks"]) and "level" not in str(notice["blocks"])
     assert "actions" not in [b["type"] for b in notice["blocks"]]  # customers get no staff buttons
+
+
+def test_a_ticket_not_opened_in_the_customer_channel_is_never_announced_there(stack, fake_slack):
+    stack.post(fixture_body("ticket_created"))  # raised by email: the shared channel must not learn of it
+    stack.drain()
+    run_for(stack, 10)
+    assert len(fake_slack.messages("C05CUSTSUCC")) == 1
+    assert fake_slack.messages("C05NWLOGIST") == [] and fake_slack.ephemerals("C05NWLOGIST") == []
 
 
 def test_slack_down_then_rate_limiting_delays_but_loses_nothing_and_keeps_order(database, tmp_path, fake_zendesk,

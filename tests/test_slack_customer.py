@@ -10,7 +10,7 @@ from integration.storage.models import CsatRating, Ticket
 from tests.fakes.slack import fake_slack, load_fixture  # noqa: F401
 from tests.fakes.zendesk import fake_zendesk  # noqa: F401
 from tests.harness import STAFF_CHANNEL
-from tests.slack_harness import START, button, command, send, slack_stack
+from tests.slack_harness import START, button, command, opened_in_channel, send, slack_stack
 
 
 @pytest.fixture
@@ -74,11 +74,30 @@ def test_ticket_reaction_opens_a_ticket_from_the_message_once(stack, fake_slack,
 def test_status_lists_only_the_channels_own_open_tickets(stack, fake_slack):
     known_ticket(stack, 501, 1001, subject="Ours, open")
     known_ticket(stack, 502, 1001, status="solved", subject="Ours, solved")
+    known_ticket(stack, 503, 1001, subject="Raised by email")
+    known_ticket(stack, 504, 1001, subject="A colleague asked here")
     known_ticket(stack, 601, 1005, subject="Oscorp's secret")
+    for ticket_id in (501, 502):
+        opened_in_channel(stack, ticket_id)
+    opened_in_channel(stack, 504, user="U0NWCUST02")
     text = send(stack, fake_slack, command("status")).json
     blob = str(text)
-    assert "#501" in blob and "Ours, open" in blob
+    assert "#501" in blob and "Ours, open" in blob and "#504" in blob  # opened in this channel, by anyone
     assert "#502" not in blob and "#601" not in blob and "Oscorp" not in blob
+    assert "#503" not in blob and "Raised by email" not in blob  # the organization's other tickets stay out
+    assert "https://acme.zendesk.com/hc/requests/501" in blob and "/agent/" not in blob
+
+
+def test_a_members_private_ticket_looks_unknown_to_the_channel_but_not_to_them(stack, fake_slack):
+    known_ticket(stack, 503, 1001, subject="Raised by email")
+    known_ticket(stack, 505, 1001, subject="Mine, from another channel")
+    opened_in_channel(stack, 505, channel="C0OTHERCHAN", user="U0NWCUST01")
+    for ticket_id in (503, 505):
+        other = send(stack, fake_slack, command(f"status #{ticket_id}", user="U0NWCUST02", trigger=f"o{ticket_id}"))
+        unknown = send(stack, fake_slack, command("status #999999", user="U0NWCUST02", trigger=f"u{ticket_id}"))
+        assert other.json == _renumbered(unknown.json, "999999", str(ticket_id))
+    mine = send(stack, fake_slack, command("status #505", trigger="mine")).json  # the member's own ticket
+    assert "Mine, from another channel" in str(mine) and "hc/requests/505" in str(mine)
 
 
 def test_every_command_about_a_foreign_ticket_answers_like_an_unknown_one(stack, fake_slack):
@@ -112,9 +131,12 @@ def test_every_button_about_a_foreign_ticket_answers_like_an_unknown_one(stack, 
 def test_escalate_command_reaches_the_vp_and_confirms_in_channel(stack, fake_slack, fake_zendesk):
     fake_zendesk.seed_ticket(501, subject="Exports fail", organization_id=1001, status="open")
     known_ticket(stack, 501, 1001)
+    opened_in_channel(stack, 501)
     answer = send(stack, fake_slack, command("escalate #501 nobody answers")).json
     assert answer["response_type"] == "in_channel"
-    assert "now with our VP Customer Success (level 4)" in answer["text"]
+    assert answer["text"] == "Escalation of ticket #501 received: a senior support lead now owns it."
+    with stack.services.sessions() as session:
+        assert session.get(Ticket, 501).level == 4  # the VP holds it; the customer is not told the title
     stack.drain()
     notes = [c["body"] for c in fake_zendesk.comments(501) if not c["public"]]
     assert any("escalation requested: nobody answers (by U0NWCUST01)" in n for n in notes)
@@ -123,16 +145,24 @@ def test_escalate_command_reaches_the_vp_and_confirms_in_channel(stack, fake_sla
 def test_solved_ticket_gets_csat_buttons_and_a_low_rating_escalates(stack, fake_slack, fake_zendesk):
     fake_zendesk.seed_ticket(501, subject="Exports fail", organization_id=1001, status="open")
     known_ticket(stack, 501, 1001)
+    opened_in_channel(stack, 501)
     solved = TicketSignal(ticket_id=501, kind="snapshot", at=START, created_at=START - dt.timedelta(minutes=5),
                           status="solved", zendesk_priority="high", organization_id=1001, organization_known=True,
                           subject="Exports fail", authoritative=True, source_key="solve-501")
     stack.services.ingestor.ingest(source="worker", dedup_key="solve-501", event_type="snapshot", payload={},
                                    signal=solved)
     stack.drain()
-    prompt = fake_slack.messages("C05NWLOGIST")[-1]
-    assert "Ticket #501 is solved. How did we do?" == prompt["text"]
+    assert fake_slack.messages("C05NWLOGIST") == []  # nothing the whole channel sees
+    (prompt,) = fake_slack.ephemerals("C05NWLOGIST")
+    assert prompt["user"] == "U0NWCUST01" and "Ticket #501 is solved. How did we do?" == prompt["text"]
     values = [e["value"] for e in prompt["blocks"][1]["elements"]]
     assert values == ["501:1", "501:2", "501:3", "501:4", "501:5"]
+    colleague = button("block_actions_csat_2", "501:1", response_url=fake_slack.response_url("R-other"),
+                       action_id="csat_rate_1", trigger="other")
+    colleague["user"]["id"] = "U0NWCUST02"
+    send(stack, fake_slack, colleague)
+    stack.drain()
+    assert "can't find ticket #501" in fake_slack.responses("R-other")[0]["text"]  # as if it did not exist
     url = fake_slack.response_url("R-csat")
     send(stack, fake_slack, button("block_actions_csat_2", "501:2", response_url=url, action_id="csat_rate_2"))
     stack.drain()
@@ -141,6 +171,28 @@ def test_solved_ticket_gets_csat_buttons_and_a_low_rating_escalates(stack, fake_
         (rating,) = session.scalars(select(CsatRating)).all()
         assert (rating.score, rating.rated_by, rating.rated_by_team) == (2, "U0NWCUST01", "T0NORTHWND")
         assert session.get(Ticket, 501).level == 4
+    notices = [m["text"] for m in fake_slack.messages("C05NWLOGIST")]
+    assert notices == ["A senior support lead now owns #501 and will follow up with you directly."]
+
+
+def test_a_ticket_raised_by_email_gets_no_csat_prompt_in_the_channel(stack, fake_slack):
+    known_ticket(stack, 503, 1001, subject="Private matter")
+    solved = TicketSignal(ticket_id=503, kind="snapshot", at=START, created_at=START - dt.timedelta(minutes=5),
+                          status="solved", zendesk_priority="high", organization_id=1001, organization_known=True,
+                          subject="Private matter", authoritative=True, source_key="solve-503")
+    stack.services.ingestor.ingest(source="worker", dedup_key="solve-503", event_type="snapshot", payload={},
+                                   signal=solved)
+    stack.drain()
+    assert fake_slack.messages("C05NWLOGIST") == [] and fake_slack.ephemerals("C05NWLOGIST") == []
+
+
+def test_the_opened_reply_links_to_the_help_center_request_page(stack, fake_slack):
+    send(stack, fake_slack, command("Our exports stopped working"))
+    for _ in range(2):
+        stack.drain()
+        stack.clock.advance(seconds=2)
+    reply = str(fake_slack.messages("C05NWLOGIST")[-1]["blocks"])
+    assert "https://acme.zendesk.com/hc/requests/" in reply and "/agent/tickets/" not in reply
 
 
 def test_who_is_for_staff_channels_which_see_every_organization(stack, fake_slack):

@@ -1,145 +1,78 @@
-"""Slack's inbound requests: verify the raw bytes, then parse, then dispatch through a table of handlers.
+"""Slack's inbound requests: verify the raw bytes, then parse and validate, then dispatch through a table.
 
 Handlers only record and decide (no outbound call), so Slack gets its answer well inside 3 seconds.
 """
 from __future__ import annotations
 
 import functools
-import json
 import logging
-from urllib.parse import parse_qs
 
 from flask import Blueprint, current_app, jsonify, request
 
-from integration.core.digest import parse_ack_all
-from integration.core.messages import ACK_ACTION, ACK_ALL_ACTION, TAKE_ACTION
-from integration.core.signals import TicketSignal
-from integration.core.state import Action
-from integration.slack.binding import bind_channel
-from integration.slack.handlers import handle_command, handle_csat, handle_customer_escalate, handle_event
+from integration.slack.actions import handle_actions
+from integration.slack.handlers import handle_command, handle_event
+from integration.slack.payloads import PayloadError, parse_command, parse_event, parse_interaction
 from integration.slack.verify import SlackSignatureError, verify_slack
-from integration.core.customer_views import CSAT_ACTION, ESCALATE_ACTION
 
 log = logging.getLogger("escalator.webhooks.slack")
 MAX_BODY_BYTES = 64 * 1024
+FORM = "application/x-www-form-urlencoded"
 
 blueprint = Blueprint("slack_webhooks", __name__)
 
 
-def verified(route):
-    """Every Slack route: the raw body is verified before anything is parsed (fails closed)."""
+def verified(parse, mimetype: str):
+    """Every Slack route: the raw body is verified before anything is parsed (fails closed), then validated."""
 
-    @functools.wraps(route)
-    def checked():
-        services = current_app.extensions["escalator.services"]
-        body, refusal = _verified_body(services)
-        return refusal if refusal else route(services, body)
+    def wrap(route):
+        @functools.wraps(route)
+        def checked():
+            services = current_app.extensions["escalator.services"]
+            body, refusal = _verified_body(services)
+            if refusal:
+                return refusal
+            if request.mimetype != mimetype:
+                return _answer(services, 415, f"expected {mimetype}, not {request.mimetype or 'none'}", "malformed")
+            try:
+                parsed = parse(body)
+            except PayloadError as exc:
+                log.info("refused a Slack request to %s: %s", request.path, exc)
+                return _answer(services, 400, f"malformed: {exc}", "malformed")
+            return route(services, parsed)
 
-    return checked
+        return checked
+
+    return wrap
 
 
 @blueprint.post("/webhooks/slack/commands")
-@verified
-def commands(services, body: bytes):
-    form = {key: values[0] for key, values in parse_qs(body.decode("utf-8", "replace")).items()}
-    if form.get("command") != "/support":
-        return _answer(services, 200, f"unknown command {form.get('command')!r}", "ignored")
+@verified(parse_command, FORM)
+def commands(services, form: dict):
+    if form["command"] != "/support":
+        return _answer(services, 200, f"unknown command {form['command']!r}", "ignored")
     services.metrics.count_webhook("slack", "command")
     # Slack shows this body to the user (ephemeral unless it says in_channel).
     return jsonify(handle_command(services, form)), 200
 
 
 @blueprint.post("/webhooks/slack/events")
-@verified
-def events(services, body: bytes):
-    try:
-        envelope = json.loads(body)
-    except ValueError:
-        return _answer(services, 400, "body is not JSON", "malformed")
-    if not isinstance(envelope, dict):
-        return _answer(services, 400, "body is not a JSON object", "malformed")
-    if envelope.get("type") == "url_verification":
-        return jsonify(challenge=envelope.get("challenge", "")), 200
-    if envelope.get("type") != "event_callback":
-        return _answer(services, 200, f"'{envelope.get('type')}' is not handled", "ignored")
+@verified(parse_event, "application/json")
+def events(services, parsed: tuple[dict, dict]):
+    envelope, document = parsed
+    if envelope["type"] == "url_verification":
+        return jsonify(challenge=envelope["challenge"]), 200
+    if envelope["type"] != "event_callback":
+        return _answer(services, 200, f"'{envelope['type']}' is not handled", "ignored")
     # Slack retries (X-Slack-Retry-Num) carry the same event_id: the inbox answers them as duplicates.
-    return _answer(services, 200, handle_event(services, envelope), "handled")
+    return _answer(services, 200, handle_event(services, envelope, document), "handled")
 
 
 @blueprint.post("/webhooks/slack/interactions")
-@verified
-def interactions(services, body: bytes):
-    try:
-        payload = json.loads(parse_qs(body.decode())["payload"][0])
-    except (KeyError, IndexError, ValueError, UnicodeDecodeError):
-        return _answer(services, 400, "expected a form field 'payload' holding JSON", "malformed")
-    if payload.get("type") != "block_actions":
-        return _answer(services, 200, f"'{payload.get('type')}' interactions are not handled", "ignored")
-    messages = [_handler_for(a.get("action_id"))(services, payload, a) for a in payload.get("actions", [])]
-    return _answer(services, 200, "; ".join(messages) or "no actions", "handled")
-
-
-def _acknowledge(services, payload: dict, action: dict) -> str:
-    try:
-        ticket_id, level = (int(part) for part in str(action.get("value", "")).split(":"))
-    except ValueError:
-        return f"malformed value {action.get('value')!r}"
-    return _acknowledge_step(services, payload, ticket_id, level)
-
-
-def _acknowledge_all(services, payload: dict, action: dict) -> str:
-    """A digest's button: each listed step is acknowledged exactly as its own Acknowledge button would."""
-    if not _staff_side(services.mappings.current, payload):
-        return "Acknowledge all works only where digests are posted: staff and escalation channels, direct messages"
-    try:
-        pairs = parse_ack_all(str(action.get("value", "")))
-    except ValueError:
-        return f"malformed value {str(action.get('value'))[:60]!r}"
-    return "; ".join(_acknowledge_step(services, payload, ticket_id, level) for ticket_id, level in pairs)
-
-
-def _staff_side(mappings, payload: dict) -> bool:
-    """Digests go to staff channels, the matrix owners' channels and DMs; never to a customer's shared channel."""
-    channel = (payload.get("channel") or {}).get("id") or (payload.get("container") or {}).get("channel_id") or ""
-    owners = {c for level in mappings.escalation.levels for c in level.slack_channel_ids}
-    return channel.startswith("D") or channel in owners or bind_channel(mappings, channel).kind == "staff"
-
-
-def _acknowledge_step(services, payload: dict, ticket_id: int, level: int) -> str:
-    user = (payload.get("user") or {}).get("id")
-    signal = TicketSignal(ticket_id=ticket_id, kind="acknowledge", at=None, actor=user, ack_level=level)
-    result = services.ingestor.ingest(source="slack", dedup_key=f"ack:{ticket_id}:{level}:{user}",
-                                      event_type="acknowledge", payload=payload, signal=signal)
-    return f"acknowledged #{ticket_id} level {level}: {result.outcome}"
-
-
-def _take_ownership(services, payload: dict, action: dict) -> str:
-    """Acknowledge now; the worker finds the Zendesk agent with this Slack user's email and assigns the ticket."""
-    answer = _acknowledge(services, payload, action)
-    try:
-        ticket_id, level = (int(part) for part in str(action.get("value", "")).split(":"))
-    except ValueError:
-        return answer
-    user = (payload.get("user") or {}).get("id")
-    work = Action("open", "take_ownership", {"ticket_id": ticket_id, "level": level, "user": user,
-                                             "response_url": payload.get("response_url")},
-                  f"take-{ticket_id}-{level}-{user}")
-    services.ingestor.enqueue_action(source="slack", dedup_key=f"take:{payload.get('trigger_id')}", action=work,
-                                     payload={"ticket_id": ticket_id, "user": user})
-    return f"{answer}; assigning it to you in Zendesk"
-
-
-def _unknown_action(services, payload: dict, action: dict) -> str:
-    return f"action {action.get('action_id')!r} is not handled"
-
-
-ACTION_HANDLERS = {ACK_ACTION: _acknowledge, ACK_ALL_ACTION: _acknowledge_all, TAKE_ACTION: _take_ownership, ESCALATE_ACTION: handle_customer_escalate, CSAT_ACTION: handle_csat}
-
-
-def _handler_for(action_id: str | None):
-    # CSAT buttons are csat_rate_1 … csat_rate_5 (Slack wants distinct action ids within one block).
-    base = CSAT_ACTION if (action_id or "").startswith(CSAT_ACTION) else action_id
-    return ACTION_HANDLERS.get(base, _unknown_action)
+@verified(parse_interaction, FORM)
+def interactions(services, payload: dict):
+    if payload["type"] != "block_actions":
+        return _answer(services, 200, f"'{payload['type']}' interactions are not handled", "ignored")
+    return _answer(services, 200, handle_actions(services, payload), "handled")
 
 
 def _verified_body(services):

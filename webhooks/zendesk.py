@@ -1,12 +1,11 @@
 """POST /webhooks/zendesk: verify the raw bytes, then parse, then record and decide. No outbound call."""
 from __future__ import annotations
 
-import json
 import logging
 
 from flask import Blueprint, current_app, jsonify, request
 
-from integration.zendesk.payloads import PayloadError, parse_payload
+from integration.zendesk.payloads import PayloadError, parse_body
 from integration.zendesk.signature import SignatureError, verify
 
 log = logging.getLogger("escalator.webhooks.zendesk")
@@ -33,9 +32,12 @@ def _handle(services) -> tuple[int, str, str]:
     refusal = _refuse_unverified(services, body)
     if refusal:
         return refusal
+    if request.mimetype != "application/json":
+        return 415, f"expected application/json, not {request.mimetype or 'no content type'}", "malformed"
     try:
-        parsed = parse_payload(json.loads(body), raw=body)
-    except (ValueError, PayloadError) as exc:
+        parsed = parse_body(body)
+    except PayloadError as exc:
+        log.info("refused a Zendesk webhook: %s", exc)
         return 400, f"malformed payload: {exc}", "malformed"
     result = services.ingestor.ingest(source="zendesk", dedup_key=parsed.dedup_key, event_type=parsed.event_type,
                                       payload=parsed.document, signal=parsed.signal,

@@ -12,3 +12,7 @@ class Context:
 
     def ticket_url(self, ticket_id: int) -> str:
         return f"{self.zendesk_url.rstrip('/')}/agent/tickets/{ticket_id}"
+
+    def request_url(self, ticket_id: int) -> str:
+        """The customer's page of a ticket (Help Center); customers cannot open the agent page."""
+        return f"{self.zendesk_url.rstrip('/')}/hc/requests/{ticket_id}"

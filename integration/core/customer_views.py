@@ -12,6 +12,11 @@ USAGE = ("`/support <what is wrong>` opens a ticket · `/support status [#id]` �
 
 CSAT_ACTION = "csat_rate"
 ESCALATE_ACTION = "ticket_escalate"
+NEUTRAL_OWNER = "a senior support lead"
+# Who may read a customer-channel message, for the outbox to address (payload key AUDIENCE):
+AUDIENCE = "audience"
+REQUESTER_ONLY = "requester"  # ephemeral, to the member who opened the ticket in that channel; else not sent
+OPENED_HERE = "opened_here"  # the channel, only for a ticket opened in that channel; else not sent
 CSAT_WORDS = {1: "Very dissatisfied", 2: "Dissatisfied", 3: "Neutral", 4: "Satisfied", 5: "Very satisfied"}
 
 
@@ -106,25 +111,31 @@ def opened(view: TicketView) -> dict:
     return _message(f"Ticket #{view.id} is open", [_section(text), _escalate_button(view.id)], public=True)
 
 
-def escalation_confirmed(ticket_id: int, level: int, role: str) -> dict:
+def escalation_confirmed(ticket_id: int, level: int, role: str | None) -> dict:
+    """role None: a customer reads it (no internal titles); staff read the role and level."""
+    if role is None:
+        return _message(f"Escalation of ticket #{ticket_id} received: {NEUTRAL_OWNER} now owns it.", public=True)
     return _message(f"Escalation of ticket #{ticket_id} received: it is now with our {role} (level {level}).",
                     public=True)
 
 
-def escalation_noted(ticket_id: int, role: str) -> dict:
+def escalation_noted(ticket_id: int, role: str | None) -> dict:
+    if role is None:
+        return _message(f"Your request is noted on ticket #{ticket_id}; the team that owns it will follow up.")
     return _message(f"Your request is noted on ticket #{ticket_id}; it is already with our {role}.", public=True)
 
 
 def csat_prompt(ticket_id: int, subject: str) -> dict:
+    """Shown to the ticket's requester only: the outbox addresses it (see REQUESTER_ONLY) or drops it."""
     buttons = [{"type": "button", "action_id": f"{CSAT_ACTION}_{score}", "value": f"{ticket_id}:{score}",
                 "text": {"type": "plain_text", "text": f"{score} · {CSAT_WORDS[score]}"}} for score in range(1, 6)]
-    return {"text": f"Ticket #{ticket_id} is solved. How did we do?",
+    return {"text": f"Ticket #{ticket_id} is solved. How did we do?", AUDIENCE: REQUESTER_ONLY,
             "blocks": [_section(f"Ticket *#{ticket_id}* ({plain(subject)}) is solved. How did we do?"),
                        {"type": "actions", "block_id": f"csat:{ticket_id}", "elements": buttons}]}
 
 
 def csat_thanks(ticket_id: int, score: int, escalated: bool) -> dict:
-    tail = " We're sorry: a senior manager will follow up with you." if escalated else ""
+    tail = f" We're sorry: {NEUTRAL_OWNER} will follow up with you." if escalated else ""
     return _message(f"Thanks for rating ticket #{ticket_id} {score}/5.{tail}", public=False)
 
 

@@ -1,6 +1,7 @@
 """Slack Block Kit messages, built by pure functions from decisions."""
 from __future__ import annotations
 
+from integration.core.customer_views import AUDIENCE, NEUTRAL_OWNER, OPENED_HERE
 from integration.core.matrix import TRIGGER_WORDS, Step
 
 ACK_ACTION = "escalation_acknowledge"
@@ -64,9 +65,9 @@ def warning_message(*, ticket_id: int, url: str, subject: str, organization: str
 
 
 def customer_notice(*, ticket_id: int, level: int, role: str) -> dict:
-    text = (f"Your ticket #{ticket_id} has been escalated: our {role} team now owns it and will "
-            f"follow up with you directly.")
-    return {"text": text, "blocks": [_section(f":arrow_up: {text}")]}
+    """Neutral on purpose: no internal title (level and role stay ours) and nothing that hints at a rating."""
+    text = f"{NEUTRAL_OWNER[0].upper()}{NEUTRAL_OWNER[1:]} now owns #{ticket_id} and will follow up with you directly."
+    return {"text": text, "blocks": [_section(text)], AUDIENCE: OPENED_HERE}
 
 
 def _plain(text: str) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from integration.inbound import bounded_id
+
 TICKET_REF = re.compile(r"^#?(\d{1,19})$")
 
 
@@ -42,7 +44,7 @@ def parse_support(text: str) -> Command:
 
 def _ticket(word: str) -> int | None:
     match = TICKET_REF.match(word)
-    return int(match.group(1)) if match else None
+    return bounded_id(match.group(1)) if match else None
 
 
 def _invalid(problem: str) -> Command:

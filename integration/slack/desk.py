@@ -9,19 +9,43 @@ from integration.slack.binding import Binding, can_see
 from integration.core.customer_views import TicketView
 from integration.core.sla_summary import SlaSummary
 from integration.core.statuses import OPEN_STATUSES
-from integration.storage.models import Ticket, Timer
+from integration.storage.models import SlackOrigin, Ticket, Timer
 
 
-
-def visible_ticket(session: Session, binding: Binding, ticket_id: int) -> Ticket | None:
-    """The ticket if this channel may see it; None for unknown and foreign tickets alike."""
+def visible_ticket(session: Session, binding: Binding, ticket_id: int, user: str | None = None) -> Ticket | None:
+    """The ticket if this channel (and, in a customer channel, this member) may see it; None for unknown,
+    foreign and other members' private tickets alike."""
     ticket = session.get(Ticket, ticket_id)
-    return ticket if ticket is not None and can_see(binding, ticket.organization_id) else None
+    if ticket is None or not can_see(binding, ticket.organization_id):
+        return None
+    if binding.kind == "customer" and not _theirs(session.get(SlackOrigin, ticket_id), binding, user):
+        return None
+    return ticket
 
 
-def open_tickets(session: Session, organization_id: int) -> list[Ticket]:
-    return list(session.scalars(select(Ticket).where(Ticket.organization_id == organization_id,
-                                                     Ticket.status.in_(OPEN_STATUSES)).order_by(Ticket.id)))
+def _theirs(origin: SlackOrigin | None, binding: Binding, user: str | None) -> bool:
+    """In a customer channel: tickets opened in that channel, and the member's own tickets opened from Slack."""
+    return origin is not None and (origin.channel_id == binding.organization.slack_channel_id or
+                                   (user is not None and origin.user_id == user))
+
+
+def requester_of(session: Session, binding: Binding, ticket_id: int, user: str | None) -> Ticket | None:
+    """The ticket if it was opened in this channel by this very member (who alone may rate it)."""
+    ticket = visible_ticket(session, binding, ticket_id, user)
+    origin = session.get(SlackOrigin, ticket_id) if ticket is not None else None
+    if origin is None or user is None or origin.user_id != user or \
+            origin.channel_id != binding.organization.slack_channel_id:
+        return None
+    return ticket
+
+
+def open_tickets(session: Session, binding: Binding, user: str | None) -> list[Ticket]:
+    mine = SlackOrigin.channel_id == binding.organization.slack_channel_id
+    if user is not None:
+        mine = mine | (SlackOrigin.user_id == user)
+    return list(session.scalars(select(Ticket).join(SlackOrigin, SlackOrigin.ticket_id == Ticket.id).where(
+        Ticket.organization_id == binding.organization.zendesk_id, Ticket.status.in_(OPEN_STATUSES), mine)
+        .order_by(Ticket.id)))
 
 
 def pending_timers(session: Session, ticket_id: int) -> list[tuple[str, str]]:
@@ -30,7 +54,7 @@ def pending_timers(session: Session, ticket_id: int) -> list[tuple[str, str]]:
     return [(row.kind.replace("_", " "), row.due_at.isoformat()) for row in rows]
 
 
-def view_of(ticket: Ticket, ctx: Context) -> TicketView:
+def view_of(ticket: Ticket, ctx: Context, *, customer: bool) -> TicketView:
     return TicketView(id=ticket.id, subject=ticket.subject, status=ticket.status, tier=ticket.tier,
                       priority=ticket.priority, level=ticket.level, sla=SlaSummary.from_json(ticket.sla),
-                      url=ctx.ticket_url(ticket.id))
+                      url=ctx.request_url(ticket.id) if customer else ctx.ticket_url(ticket.id))

@@ -15,12 +15,14 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 from integration.config import Config
 from integration.core.retry_after import retry_after
 from integration.core.digest import DigestItem, digest_chunks, digest_message
+from integration.inbound import short
 from integration.storage.outbox import Claimed, Deferred, Delivered, DryRun, Failed, RetryLater
 
 # Errors that retrying cannot fix: recorded as failed and shown by `escalator outbox`.
 PERMANENT = {"channel_not_found", "not_in_channel", "is_archived", "invalid_blocks", "invalid_auth",
              "account_inactive", "token_revoked", "msg_too_long", "no_text", "invalid_arguments",
-             "missing_scope", "not_authed", "user_not_found", "cannot_dm_bot", "restricted_action"}
+             "missing_scope", "not_authed", "user_not_found", "cannot_dm_bot", "restricted_action",
+             "user_not_in_channel"}
 MAX_INLINE_WAIT = 2  # seconds: a longer Retry-After goes back to the outbox instead of blocking the worker
 
 
@@ -72,6 +74,8 @@ class SlackGateway:
         if action.kind != "post_message":
             return Failed(f"unknown Slack action kind {action.kind!r}")
         payload = action.payload
+        if payload.get("ephemeral_user"):
+            return self._post_ephemeral(payload)
         if _stale(action, self.now()):
             return Delivered(STALE)
         wait = self.pacer.wait_for(payload["channel"])
@@ -89,7 +93,7 @@ class SlackGateway:
         channels: dict[str, list[Claimed]] = {}
         now = self.now()
         for action in actions:
-            if self.client is None or action.kind != "post_message":
+            if self.client is None or action.kind != "post_message" or action.payload.get("ephemeral_user"):
                 outcomes[action.id] = self.deliver(action)
             elif _stale(action, now):
                 outcomes[action.id] = Delivered(STALE)
@@ -127,12 +131,22 @@ class SlackGateway:
         suffix = f" (digest of {digest_of} notifications)" if digest_of else ""
         return Delivered(f"posted to {channel} at ts {response.get('ts')}{suffix}")
 
+    def _post_ephemeral(self, payload: dict):
+        """Seen by one member only (a CSAT prompt to the ticket's requester)."""
+        try:
+            self.client.chat_postEphemeral(channel=payload["channel"], user=payload["ephemeral_user"],
+                                           text=payload["text"], blocks=payload.get("blocks"))
+        except SlackApiError as exc:
+            return outcome_of_error(exc)
+        except (OSError, TimeoutError) as exc:
+            return RetryLater(f"{exc.__class__.__name__}: {exc}")
+        return Delivered(f"shown to {payload['ephemeral_user']} only, in {payload['channel']}")
 
     def _respond(self, payload: dict):
-        url = payload["url"]
+        url = payload.get("url")
         # A response_url comes inside a signed Slack request; still, we only ever post to Slack's hosts.
-        if not url.startswith(self.response_hosts):
-            return Failed(f"response_url {url[:60]} is not a Slack address")
+        if not isinstance(url, str) or not url.startswith(self.response_hosts):
+            return Failed(f"response_url {short(url)} is not a Slack address")
         try:
             response = WebhookClient(url, timeout=10).send_dict(payload["message"])
         except (OSError, TimeoutError) as exc:  # urllib's connection errors and timeouts

@@ -5,8 +5,9 @@ from integration.core.signals import TicketSignal
 from integration.core import customer_views as views
 from integration.slack.binding import Binding, bind_channel
 from integration.slack.commands import parse_support
-from integration.slack.desk import open_tickets, pending_timers, view_of, visible_ticket
+from integration.slack.desk import open_tickets, pending_timers, requester_of, view_of, visible_ticket
 from integration.core.state import Action
+from integration.inbound import bounded_id
 from integration.storage.models import Ticket
 
 
@@ -21,7 +22,7 @@ def handle_command(services, form: dict) -> dict:
     if command.kind == "invalid":
         return views.help_message(command.problem)
     if command.kind == "status":
-        return _status(services, binding, command.ticket_id)
+        return _status(services, binding, command.ticket_id, form.get("user_id"))
     if command.kind == "who":
         return _who(services, binding, command.ticket_id)
     if command.kind == "escalate":
@@ -30,16 +31,17 @@ def handle_command(services, form: dict) -> dict:
     return _open(services, binding, form)
 
 
-def _status(services, binding: Binding, ticket_id: int | None) -> dict:
+def _status(services, binding: Binding, ticket_id: int | None, user: str | None) -> dict:
     if binding.kind != "customer" and ticket_id is None:
         return views.help_message("In a staff channel, ask about one ticket: `/support status #123`.")
+    customer = binding.kind == "customer"
     with services.sessions() as session:
         if ticket_id is None:
-            tickets = open_tickets(session, binding.organization.zendesk_id)
+            tickets = open_tickets(session, binding, user)
             name = binding.organization.name or str(binding.organization.zendesk_id)
-            return views.status_list([view_of(t, services.ingestor.context) for t in tickets], name)
-        ticket = visible_ticket(session, binding, ticket_id)
-        return views.ticket_status(view_of(ticket, services.ingestor.context)) if ticket else \
+            return views.status_list([view_of(t, services.ingestor.context, customer=True) for t in tickets], name)
+        ticket = visible_ticket(session, binding, ticket_id, user)
+        return views.ticket_status(view_of(ticket, services.ingestor.context, customer=customer)) if ticket else \
             views.ticket_not_found(ticket_id)
 
 
@@ -51,13 +53,14 @@ def _who(services, binding: Binding, ticket_id: int) -> dict:
         if ticket is None:
             return views.ticket_not_found(ticket_id)
         owner = services.mappings.current.escalation.owner(ticket.level).role
-        return views.who(view_of(ticket, services.ingestor.context), owner, pending_timers(session, ticket_id))
+        return views.who(view_of(ticket, services.ingestor.context, customer=False), owner,
+                         pending_timers(session, ticket_id))
 
 
 def escalate(services, binding: Binding, ticket_id: int, reason: str, executive: bool, user: str | None,
              dedup_key: str) -> dict:
     with services.sessions() as session:
-        if visible_ticket(session, binding, ticket_id) is None:
+        if visible_ticket(session, binding, ticket_id, user) is None:
             return views.ticket_not_found(ticket_id)
     signal = TicketSignal(ticket_id=ticket_id, kind="escalation_request", at=None, escalation_request=reason,
                           executive=executive, actor=user)
@@ -65,7 +68,8 @@ def escalate(services, binding: Binding, ticket_id: int, reason: str, executive:
                                       payload={"ticket_id": ticket_id, "reason": reason, "user": user}, signal=signal)
     with services.sessions() as session:
         level = session.get(Ticket, ticket_id).level
-    role = services.mappings.current.escalation.owner(level).role
+    # Customers never read internal role names: the neutral words stand in for them.
+    role = services.mappings.current.escalation.owner(level).role if binding.kind == "staff" else None
     if result.outcome == "applied" and level > 1:
         return views.escalation_confirmed(ticket_id, level, role)
     return views.escalation_noted(ticket_id, role)
@@ -89,11 +93,13 @@ def open_ticket_action(binding: Binding, *, text: str | None, user: str | None, 
     return Action("open", "open_ticket", payload, key)
 
 
-def handle_event(services, envelope: dict) -> str:
-    event = envelope.get("event") or {}
-    item = event.get("item") or {}
-    if event.get("type") != "reaction_added" or event.get("reaction") != "ticket" or item.get("type") != "message":
-        return f"'{event.get('type')}' events are not acted on"
+def handle_event(services, envelope: dict, document: dict) -> str:
+    event = envelope["event"]
+    item = event["item"]
+    if event["type"] != "reaction_added" or event["reaction"] != "ticket" or item["type"] != "message":
+        return f"'{event['type']}' events are not acted on"
+    if not (item["channel"] and item["ts"] and envelope["event_id"]):
+        return "a ticket reaction without item.channel, item.ts or event_id: ignored"
     binding = bind_channel(services.mappings.current, item.get("channel"))
     if binding.kind != "customer":
         return "reaction outside a customer channel: ignored"
@@ -101,7 +107,7 @@ def handle_event(services, envelope: dict) -> str:
     action = open_ticket_action(binding, text=None, user=event.get("user"), channel=item.get("channel"),
                                 key=f"open-react-{item.get('channel')}-{item.get('ts')}", message_ts=item.get("ts"))
     recorded = services.ingestor.enqueue_action(source="slack", dedup_key=f"event:{envelope.get('event_id')}",
-                                                action=action, payload=envelope)
+                                                action=action, payload=document)
     return "opening a ticket" if recorded else "duplicate"
 
 
@@ -122,8 +128,8 @@ def handle_csat(services, payload: dict, action: dict) -> str:
         return _respond(services, payload, views.refusal("Ratings are given in your organization's channel."))
     user = payload.get("user") or {}
     with services.sessions() as session:
-        ticket = visible_ticket(session, binding, ticket_id)
-    if ticket is None:
+        ticket = requester_of(session, binding, ticket_id, user.get("id"))
+    if ticket is None:  # another member's ticket reads exactly like an unknown one
         return _respond(services, payload, views.ticket_not_found(ticket_id))
     signal = TicketSignal(ticket_id=ticket_id, kind="csat", at=None, csat=score, actor=user.get("id"),
                           actor_team=user.get("team_id"),
@@ -148,7 +154,4 @@ def _channel(payload: dict) -> str | None:
 
 
 def _int(value) -> int | None:
-    try:
-        return int(str(value).lstrip("#"))
-    except (TypeError, ValueError):
-        return None
+    return bounded_id(value)

@@ -11,7 +11,7 @@ from integration.core import customer_views as views
 from integration.slack.desk import view_of
 from integration.slack.gateway import outcome_of_error as slack_outcome
 from integration.core.state import Action
-from integration.storage.models import Ticket
+from integration.storage.models import SlackOrigin, Ticket
 from integration.storage.repo import enqueue
 from integration.zendesk.client import api_url
 from integration.zendesk.outcomes import outcome_of_error as zendesk_outcome
@@ -109,7 +109,9 @@ class TicketOpener:
         self.ingestor.ingest(source="worker", dedup_key=signal.source_key, event_type="snapshot",
                              payload={"ticket_id": ticket["id"], "from": "slack"}, signal=signal)
         with self.ingestor.sessions.begin() as session:
-            view = view_of(session.get(Ticket, ticket["id"]), self.ingestor.context)
+            session.merge(SlackOrigin(ticket_id=ticket["id"], channel_id=payload["channel"], user_id=payload["user"],
+                                      opened_at=self.ingestor.now()))
+            view = view_of(session.get(Ticket, ticket["id"]), self.ingestor.context, customer=True)
             message = views.opened(view)
             reply = {"ticket_id": ticket["id"], "channel": payload["channel"], "text": message["text"],
                      "blocks": message["blocks"], "thread_ts": payload.get("message_ts")}

@@ -171,3 +171,14 @@ class CsatRating(Base):
     rated_by: Mapped[str | None] = mapped_column(String(64))
     rated_by_team: Mapped[str | None] = mapped_column(String(32))
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class SlackOrigin(Base):
+    """A ticket opened from a customer's Slack channel: where and by whom (who may see and rate it there)."""
+
+    __tablename__ = "slack_origins"
+
+    ticket_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    channel_id: Mapped[str] = mapped_column(String(255), index=True)
+    user_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    opened_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import Session, aliased
 
+from integration.inbound import storable
 from integration.storage.models import OutboxAction
 
 LEASE = dt.timedelta(seconds=60)  # a claimed action whose worker died is claimable again after this
@@ -106,17 +107,18 @@ def record(session: Session, action: Claimed, outcome, now: dt.datetime, backoff
     """Record what delivery did, only while `action`'s claim still holds the row (False: it was taken over
     after our lease ran out, and the new holder records instead)."""
     values: dict = {"lease_until": None, "claim_token": None}
+    # Error texts quote what the other side or the payload held: made storable, so recording never fails.
     if isinstance(outcome, Delivered):
-        values |= {"status": "done", "done_at": now, "last_error": outcome.detail}
+        values |= {"status": "done", "done_at": now, "last_error": storable(outcome.detail)}
     elif isinstance(outcome, DryRun):
-        values |= {"status": "dry_run", "done_at": now, "last_error": outcome.detail}
+        values |= {"status": "dry_run", "done_at": now, "last_error": storable(outcome.detail)}
     elif isinstance(outcome, Failed):
-        values |= {"status": "failed", "done_at": now, "last_error": outcome.error}
+        values |= {"status": "failed", "done_at": now, "last_error": storable(outcome.error)}
     elif isinstance(outcome, Deferred):
         values |= {"next_attempt_at": now + outcome.after, "attempts": OutboxAction.attempts - 1}
     else:
         values |= {"next_attempt_at": now + (outcome.after if outcome.after is not None else backoff),
-                   "last_error": outcome.error}
+                   "last_error": storable(outcome.error)}
     result = session.execute(update(OutboxAction).where(OutboxAction.id == action.id,
                                                         OutboxAction.claim_token == action.token).values(**values))
     return result.rowcount == 1

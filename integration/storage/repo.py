@@ -2,20 +2,23 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from integration.core.customer_views import AUDIENCE, OPENED_HERE, REQUESTER_ONLY
 from integration.core.escalation_record import EscalationRecord
 from integration.core.history import row_from_json, row_to_json
 from integration.core.sla_summary import SlaSummary
 from integration.core.sla.ticket import State, Target
 from integration.core.state import Action, Decision, TicketState
 from integration.core.zendesk_update import merge_updates
-from integration.storage.models import AuditEntry, CsatRating, InboxEvent, OutboxAction, Ticket, Timer
+from integration.inbound import check_strings, storable
+from integration.storage.models import AuditEntry, CsatRating, InboxEvent, OutboxAction, SlackOrigin, Ticket, Timer
 
 STATE_COLUMNS = ("organization_id", "requester_email", "subject", "description", "status", "zendesk_priority", "tier",
                  "priority", "priority_reason", "created_at", "written", "level", "version",
@@ -124,6 +127,10 @@ def record_rating(session: Session, state: TicketState, signal, now: dt.datetime
 def enqueue(session: Session, action: Action, *, ticket_id: int | None, now: dt.datetime) -> bool:
     """Add an outbox row; an action already there (same idempotency key) is not added twice, and a Zendesk
     update joins the ticket's queued one when that one has not been attempted yet."""
+    refuse_unstorable(action)
+    action = _addressed(session, action, ticket_id)
+    if action is None:
+        return False
     if action.kind == "update_ticket" and ticket_id is not None and _merge_into_queued(session, action, ticket_id, now):
         return True
     statement = dialect_insert(session, OutboxAction).values(
@@ -137,6 +144,9 @@ def enqueue(session: Session, action: Action, *, ticket_id: int | None, now: dt.
 
 def enqueue_many(session: Session, actions: list[Action], *, ticket_id: int | None, now: dt.datetime) -> None:
     """Add outbox rows in one statement (a decision's Slack posts); any already there are skipped."""
+    for action in actions:
+        refuse_unstorable(action)
+    actions = [a for a in (_addressed(session, a, ticket_id) for a in actions) if a is not None]
     if not actions:
         return
     rows = [dict(ticket_id=ticket_id if ticket_id is not None else a.payload.get("ticket_id"), target=a.target,
@@ -150,6 +160,35 @@ def enqueue_many(session: Session, actions: list[Action], *, ticket_id: int | No
 def _newly_breached(decision: Decision) -> bool:
     update = decision.change.get("zendesk_update", [None, {}])[1] or {}
     return any(tag.startswith("sla_") and tag.endswith("_breached") for tag in update.get("additional_tags", ()))
+
+
+class PoisonAction(ValueError):
+    """An action whose payload could never be stored or sent: refused when built, never queued."""
+
+
+def refuse_unstorable(action: Action) -> None:
+    try:
+        json.dumps(action.payload, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        check_strings(action.payload)
+    except (TypeError, ValueError) as exc:
+        raise PoisonAction(f"{action.target}/{action.kind} {action.idempotency_key[:60]!r}: "
+                           f"payload cannot be stored ({storable(str(exc), 120)})") from None
+
+
+def _addressed(session: Session, action: Action, ticket_id: int | None) -> Action | None:
+    """A customer-channel message for a restricted audience: addressed to its requester, or not sent at all
+    when the ticket was not opened in that channel (the channel must not learn of it)."""
+    audience = action.payload.get(AUDIENCE)
+    if audience not in (REQUESTER_ONLY, OPENED_HERE):
+        return action
+    origin = session.get(SlackOrigin, ticket_id) if ticket_id is not None else None
+    if origin is None or origin.channel_id != action.payload.get("channel"):
+        return None
+    if audience == REQUESTER_ONLY:
+        if not origin.user_id:
+            return None
+        return replace(action, payload={**action.payload, "ephemeral_user": origin.user_id})
+    return action
 
 
 def _merge_into_queued(session: Session, action: Action, ticket_id: int, now: dt.datetime) -> bool:

@@ -16,13 +16,13 @@ from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, valid
 
 from integration.core.signals import ZENDESK_PRIORITIES, Comment, TicketSignal
 from integration.core.statuses import ZENDESK_STATUSES
+from integration.inbound import InputError, bounded_id, load_json, short
 
 EVENT_PREFIX = "zen:event-type:"
 TRIGGER_SCHEMA = "escalator.zendesk.trigger/1"
 TRIGGER_EVENTS = ("ticket_created", "ticket_updated", "agent_replied_public", "satisfaction_rated")
 # Tickets that no longer exist for agents: their clocks stop as if closed.
 GONE = {"deleted": "closed", "archived": "closed", "scrubbed": "closed"}
-NUMERIC_ID = r"^[0-9]{1,19}$"
 
 
 class PayloadError(ValueError):
@@ -38,14 +38,14 @@ class Parsed:
     ignore_reason: str = ""
 
 
-class _Id(fields.String):
+class _Id(fields.Field):
+    """A Zendesk id, as a number or digits: positive and within 63 bits (our BIGINT columns)."""
+
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            return value
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if not re.match(NUMERIC_ID, text):
-            raise ValidationError(f"{text!r} is not a numeric id")
-        return int(text)
+        number = bounded_id(value) if isinstance(value, (int, str)) else None
+        if number is None:
+            raise ValidationError(f"{short(value, 30)} is not a numeric id (1 to 2^63-1)")
+        return number
 
 
 class EnvelopeSchema(Schema):
@@ -82,6 +82,15 @@ class TriggerSchema(Schema):
     ticket = fields.Dict(required=True)
 
 
+def parse_body(raw: bytes) -> Parsed:
+    """The raw (verified) body → Parsed; PayloadError with a short reason for anything we do not accept."""
+    try:
+        document = load_json(raw)
+    except InputError as exc:
+        raise PayloadError(str(exc)) from None
+    return parse_payload(document, raw)
+
+
 def parse_payload(document: object, raw: bytes) -> Parsed:
     if not isinstance(document, dict):
         raise PayloadError("the body must be a JSON object")
@@ -113,9 +122,12 @@ def parse_time(text: str, where: str) -> dt.datetime:
     try:
         instant = dt.datetime.fromisoformat(cleaned)
     except ValueError:
-        raise PayloadError(f"{where}: {text!r} is not an ISO-8601 time") from None
+        raise PayloadError(f"{where}: {short(text)} is not an ISO-8601 time") from None
     if instant.tzinfo is None:
-        raise PayloadError(f"{where}: {text!r} has no timezone")
+        raise PayloadError(f"{where}: {short(text)} has no timezone")
+    # Clock arithmetic must not overflow: Zendesk's times are all of this era.
+    if not 1970 < instant.year < 2200:
+        raise PayloadError(f"{where}: {short(text)} is out of range")
     return instant.astimezone(dt.timezone.utc)
 
 

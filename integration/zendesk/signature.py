@@ -26,18 +26,25 @@ def verify(secret: str | None, signature: str | None, timestamp: str | None, bod
         raise SignatureError("no webhook secret configured")
     if not signature or not timestamp:
         raise SignatureError("missing X-Zendesk-Webhook-Signature or X-Zendesk-Webhook-Signature-Timestamp")
-    if not hmac.compare_digest(sign(secret, timestamp, body), signature.strip()):
-        raise SignatureError("signature does not match the body")
+    if len(signature) > 200 or not signature.isascii():
+        raise SignatureError("X-Zendesk-Webhook-Signature is not base64")  # compare_digest raises on non-ASCII
     stamped = _parse_timestamp(timestamp)
+    if not hmac.compare_digest(sign(secret, timestamp, body).encode(), signature.strip().encode()):
+        raise SignatureError("signature does not match the body")
     if abs(now - stamped) > MAX_AGE:
         raise SignatureError(f"timestamp {timestamp} is outside the {int(MAX_AGE.total_seconds() // 60)}-minute window")
 
 
 def _parse_timestamp(text: str) -> dt.datetime:
+    shown = repr(text[:40])
+    if len(text) > 64 or not text.isascii():
+        raise SignatureError(f"timestamp {shown} is not ISO-8601")
     try:
         stamped = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise SignatureError(f"timestamp {text!r} is not ISO-8601") from None
+        raise SignatureError(f"timestamp {shown} is not ISO-8601") from None
     if stamped.tzinfo is None:
-        raise SignatureError(f"timestamp {text!r} has no timezone")
+        raise SignatureError(f"timestamp {shown} has no timezone")
+    if not 1970 < stamped.year < 9999:  # the window arithmetic would overflow
+        raise SignatureError(f"timestamp {shown} is outside the 5-minute window")
     return stamped
