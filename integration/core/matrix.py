@@ -15,6 +15,7 @@ from integration.core.sla.priority import Priority
 from integration.core.sla.ticket import State, Target, TargetStatus
 from integration.core.statuses import SOLVED_STATUSES
 
+CUSTOMER_SUCCESS_LEVEL = 3  # the matrix's "Customer Success": where an organization's dedicated CSM takes over
 TRIGGER_LEVELS = {"first_response_breached": 2, "resolution_breached": 3, "dissatisfied": 4, "executive": 5}
 TRIGGER_WORDS = {
     "first_response_breached": "first-response target breached",

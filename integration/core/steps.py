@@ -8,9 +8,9 @@ from integration.core.context import Context
 from integration.core.customers import Customer
 from integration.core.digest import DigestItem
 from integration.core.escalation_record import EscalationRecord, StepRecord, TriggerRecord
-from integration.core.matrix import (TRIGGER_WORDS, Step, Trigger, breach_triggers, due_warnings, manager_of,
+from integration.core.matrix import (CUSTOMER_SUCCESS_LEVEL, TRIGGER_WORDS, Step, Trigger, breach_triggers, due_warnings, manager_of,
                                     next_step, raised_priority, renotify_due)
-from integration.mappings.model import Mappings, Owner
+from integration.mappings.model import Csm, Mappings, Owner
 from integration.core.messages import customer_notice, escalation_message, warning_message
 from integration.core.sla.priority import Priority
 from integration.core.sla.ticket import State, Target, TargetStatus
@@ -64,15 +64,27 @@ def _take_step(mappings, ctx, state, customer, step: Step, plan: Plan, now, late
         triggers=tuple(TriggerRecord(t.kind, t.detail, t.by) for t in step.triggers)))
     plan.zendesk = _owner_fields(owner, Priority(state.priority), step.level)
     plan.note = _step_note(step, owner)
+    csm = dedicated_csm(mappings, customer) if step.level == CUSTOMER_SUCCESS_LEVEL else None
+    if csm is not None:
+        plan.zendesk["assignee_id"] = csm.zendesk_user_id
+        plan.note += f" Assigned to the organization's dedicated CSM (assignee {csm.zendesk_user_id})."
     message = escalation_message(ticket_id=state.id, url=ctx.ticket_url(state.id), subject=state.subject,
                                  organization=_org_name(customer), tier=state.tier, priority=state.priority,
                                  step=step)
     digest = _digest("step", ctx, state, customer, step.level, _why(step), late_by_seconds=late_by)
-    plan.slack += _posts(state.id, f"L{step.level}", _targets(owner), message, digest)
+    mention = (csm.slack_user_id,) if csm is not None and csm.slack_user_id else ()
+    plan.slack += _posts(state.id, f"L{step.level}", tuple(dict.fromkeys(_targets(owner) + mention)), message, digest)
     tier = mappings.tiers[state.tier]
     if owner.customer_visible and tier.slack_channel and customer.slack_channel_id:
         notice = customer_notice(ticket_id=state.id, level=step.level, role=owner.role)
         plan.slack += _posts(state.id, f"L{step.level}-customer", (customer.slack_channel_id,), notice)
+
+
+def dedicated_csm(mappings: Mappings, customer: Customer) -> Csm | None:
+    """The organization's CSM, when its tier promises one."""
+    org = customer.organization
+    tier = mappings.tiers.get(customer.tier)
+    return org.csm if org is not None and org.csm is not None and tier is not None and tier.dedicated_csm else None
 
 
 def _owner_fields(owner: Owner, priority: Priority, level: int) -> dict:

@@ -15,6 +15,7 @@ from integration.mappings.checks import canonical_subdivision, cross_checks, eff
 from integration.mappings.errors import MappingIssue, MappingsError
 from integration.mappings.fields import AtKey, got
 from integration.mappings.model import (
+    Csm,
     DefaultOrganization,
     Escalation,
     KeywordRule,
@@ -176,6 +177,8 @@ def build(loaded: Mapping[str, dict[str, Any]], *, source: str = "", fingerprint
             resolution={Priority(p): d for p, d in spec["resolution"].items()},
             pause_statuses=frozenset(spec["pause_statuses"]),
             slack_channel=spec["slack_channel"],
+            dedicated_csm=spec["dedicated_csm"],
+            resolution_starts=spec["resolution_starts"],
         )
         for name, spec in tiers_file["tiers"].items()
     }
@@ -253,4 +256,5 @@ def _organization(org: Mapping[str, Any], default: Mapping[str, Any]) -> Organiz
         slack_channel_id=org.get("slack_channel_id"),
         monthly_fee=float(fee) if fee is not None else None,
         vip_requesters=tuple(dict.fromkeys(org.get("vip_requesters", ()))),
+        csm=Csm(**org["csm"]) if org.get("csm") else None,
     )

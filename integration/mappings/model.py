@@ -31,9 +31,20 @@ class Tier:
     resolution: dict[Priority, Duration]
     pause_statuses: frozenset[str]  # zendesk statuses that pause the resolution clock
     slack_channel: bool  # whether customers of this tier get the Slack channel features
+    dedicated_csm: bool = False  # organizations of this tier may name a csm (organizations.yaml)
+    resolution_starts: str = "created"  # created | first_response: when the resolution clock starts
 
     def calendar_for(self, priority: Priority) -> str:
         return self.calendar_by_priority.get(priority, self.calendar)
+
+
+@dataclass(frozen=True)
+class Csm:
+    """An organization's dedicated Customer Success Manager."""
+
+    zendesk_user_id: int
+    slack_user_id: str | None = None
+    email: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,7 @@ class Organization:
     slack_channel_id: str | None = None
     monthly_fee: float | None = None
     vip_requesters: tuple[str, ...] = ()  # emails whose tickets get the VIP floor
+    csm: Csm | None = None  # only on tiers with dedicated_csm
 
 
 @dataclass(frozen=True)

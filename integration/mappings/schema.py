@@ -36,6 +36,7 @@ from integration.mappings.structure import BaseSchema, ListOf, NamedMap, Obj
 from integration.mappings.timespec import DurationField, Week
 
 PAUSE_STATUSES = ("pending", "hold")
+RESOLUTION_STARTS = ("created", "first_response")
 ZENDESK_PRIORITIES = ("urgent", "high", "normal", "low")
 MATRIX_LEVELS = 5  # 1 Support Agent, 2 Support Manager, 3 Customer Success, 4 VP CS, 5 CRO/CEO
 
@@ -90,6 +91,8 @@ class TierSchema(BaseSchema):
         load_default=lambda: list(PAUSE_STATUSES),
     )
     slack_channel = Bool(load_default=False)
+    dedicated_csm = Bool(load_default=False)
+    resolution_starts = Choice(RESOLUTION_STARTS, what="when the resolution clock starts", load_default="created")
 
 
 class TiersFile(BaseSchema):
@@ -106,6 +109,12 @@ class DefaultSchema(BaseSchema):
     holiday_subdivision = HolidaySubdivision(allow_none=True, load_default=None)
 
 
+class CsmSchema(BaseSchema):
+    zendesk_user_id = zendesk_id("a Zendesk user id (a positive integer)", required=True)
+    slack_user_id = slack_user_id(allow_none=True, load_default=None)
+    email = email(allow_none=True, load_default=None)
+
+
 class OrganizationSchema(BaseSchema):
     zendesk_id = zendesk_id("a Zendesk organization id (a positive integer)", required=True)
     name = Text(what="the organization's name in Zendesk")
@@ -118,6 +127,7 @@ class OrganizationSchema(BaseSchema):
     slack_channel_id = slack_channel_id(allow_none=True)
     monthly_fee = Number(minimum=0, what="a number of 0 or more (the monthly fee)", allow_none=True)
     vip_requesters = ListOf(email(), what="email addresses")
+    csm = Obj(CsmSchema, allow_none=True)
 
 
 class OrganizationsFile(BaseSchema):
