@@ -20,7 +20,7 @@ ORG_KEYS = (
     "zendesk_id, name, domains, tier, timezone, holiday_country, holiday_subdivision, closed_dates, "
     "slack_channel_id, monthly_fee, vip_requesters, csm"
 )
-ESC_KEYS = "warning_ratio, renotify_minutes, executive_tag, manager_level, staff_slack_channel_ids, levels"
+ESC_KEYS = "warning_ratio, renotify_minutes, executive_tag, manager_level, staff_slack_channel_ids, levels, exclusions"
 FILES = "tiers.yaml, organizations.yaml, escalation.yaml, priority.yaml, zendesk.yaml"
 WINDOW = 'HH:MM-HH:MM in local time, like "09:00-18:00"; 24:00 only as a closing time'
 
@@ -312,6 +312,16 @@ CASES = {
         "mappings/tiers.yaml:{line} tiers.pro.resolution_starts: 'acknowledged' is not when the resolution clock "
         "starts (created, first_response)",
         {"line": "resolution_starts: acknowledged"},
+    ),
+    "exclusion tag used twice": Case(
+        "escalation.yaml", "force_majeure: sla_excluded_force_majeure", "force_majeure: sla_excluded_third_party",
+        "mappings/escalation.yaml:{line} exclusions.force_majeure: tag 'sla_excluded_third_party' is already the "
+        "tag of third_party (one tag per reason)",
+    ),
+    "bad exclusion tag": Case(
+        "escalation.yaml", "customer_caused: sla_excluded_customer_caused", "customer_caused: Customer Caused",
+        "mappings/escalation.yaml:{line} exclusions.customer_caused: 'Customer Caused' is not a Zendesk tag "
+        "(lower-case, no spaces, like sla_excluded_third_party)",
     ),
     "date in another format": Case(
         "organizations.yaml", '"2025-12-24"', "12/24/2025",

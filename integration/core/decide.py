@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from integration.core import history as rows
 from integration.core.customers import Customer, match_customer
+from integration.core.exclusions import current_exclusion, with_exclusion
 from integration.core.context import Context
 from integration.core.steps import plan_escalation
 from integration.mappings.model import Mappings
@@ -22,7 +23,7 @@ from integration.core.zendesk_update import UPDATE_FIELDS, desired_update, fetch
 # Signals raised here (timers, Slack) about tickets we must already know: never a reason to read Zendesk.
 LOCAL_KINDS = ("tick", "acknowledge", "escalation_request", "csat")
 # Fields whose change is an "SLA change" for agents: each one gets exactly one internal note.
-NOTED = ("tier", "priority", "first_response_due", "resolution_due", "resolution_paused")
+NOTED = ("tier", "priority", "first_response_due", "resolution_due", "resolution_paused", "excluded")
 
 
 def decide(mappings: Mappings, state: TicketState | None, signal: TicketSignal, now: dt.datetime,
@@ -33,7 +34,7 @@ def decide(mappings: Mappings, state: TicketState | None, signal: TicketSignal, 
         return Decision("refresh", "new ticket: reading its authoritative state from Zendesk",
                         actions=(fetch_action(signal.ticket_id, signal.source_key),))
     base = state or TicketState(id=signal.ticket_id, created_at=signal.created_at)
-    applied = apply_signal(base, signal, signal.at or now)
+    applied = with_exclusion(mappings, apply_signal(base, signal, signal.at or now), signal.at or now)
     customer = match_customer(mappings, organization_id=applied.organization_id,
                               requester_email=applied.requester_email)
     priority = settle(mappings, applied, customer)
@@ -133,6 +134,7 @@ def _noted_values(state: TicketState) -> dict:
         "first_response_due": rows.iso(first.due) if first.due else None,
         "resolution_due": rows.iso(resolution.due) if resolution.due else None,
         "resolution_paused": resolution.state == State.PAUSED.value,
+        "excluded": getattr(current_exclusion(state.history), "reason", None),
     }
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from integration.core.context import Context
 from integration.core.customers import Customer
 from integration.core.digest import DigestItem
+from integration.core.exclusions import current_exclusion
 from integration.core.escalation_record import EscalationRecord, StepRecord, TriggerRecord
 from integration.core.matrix import (CUSTOMER_SUCCESS_LEVEL, TRIGGER_WORDS, Step, Trigger, breach_triggers, due_warnings, manager_of,
                                     next_step, raised_priority, renotify_due)
@@ -32,11 +33,13 @@ def plan_escalation(mappings: Mappings, ctx: Context, state: TicketState, custom
     plan = Plan(state.escalation, state.level)
     if signal.kind == "acknowledge":
         plan.escalation = plan.escalation.acknowledged(signal.ack_level, signal.actor, now)
-    step = next_step(mappings.escalation, state.level, breach_triggers(sla, now) + _signal_triggers(mappings, signal),
-                     now)
+    excluded = current_exclusion(state.history) is not None  # outside the SLA: no breach steps, no warnings
+    breaches = [] if excluded else breach_triggers(sla, now)
+    step = next_step(mappings.escalation, state.level, breaches + _signal_triggers(mappings, signal), now)
     if step is not None:
         _take_step(mappings, ctx, state, customer, step, plan, now, _late_by(sla))
-    _warn(mappings, ctx, state, customer, sla, plan, now)
+    if not excluded:
+        _warn(mappings, ctx, state, customer, sla, plan, now)
     if signal.kind == "tick":
         _remind(mappings, ctx, state, customer, plan, now, _late_by(sla))
     every = dt.timedelta(minutes=mappings.escalation.renotify_minutes)

@@ -15,6 +15,7 @@ from integration.mappings.checks import canonical_subdivision, cross_checks, eff
 from integration.mappings.errors import MappingIssue, MappingsError
 from integration.mappings.fields import AtKey, got
 from integration.mappings.model import (
+    DEFAULT_EXCLUSIONS,
     Csm,
     DefaultOrganization,
     Escalation,
@@ -209,6 +210,7 @@ def build(loaded: Mapping[str, dict[str, Any]], *, source: str = "", fingerprint
         renotify_minutes=esc_file["renotify_minutes"],
         manager_level=esc_file["manager_level"],
         staff_slack_channel_ids=tuple(dict.fromkeys(esc_file["staff_slack_channel_ids"])),
+        exclusions={**DEFAULT_EXCLUSIONS, **esc_file["exclusions"]},
     )
     keywords = prio_file["keywords"]
     priority = PriorityRules(

@@ -8,6 +8,12 @@ from integration.core.sla.calendar import Calendar
 from integration.core.sla.priority import Priority
 
 TARGET_KINDS = ("first_response", "resolution")
+# Seed 002/004: what is outside the SLA, and the Zendesk tag that says so by default.
+DEFAULT_EXCLUSIONS = {
+    "customer_caused": "sla_excluded_customer_caused",
+    "third_party": "sla_excluded_third_party",
+    "force_majeure": "sla_excluded_force_majeure",
+}
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,7 @@ class Escalation:
     renotify_minutes: int  # re-notify an unacknowledged step this often
     manager_level: int = 2  # warned about tickets below it (tickets at or above it warn the next level)
     staff_slack_channel_ids: tuple[str, ...] = ()  # staff channels that may look at any organization
+    exclusions: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_EXCLUSIONS))  # reason -> Zendesk tag
 
     def owner(self, level: int) -> Owner:
         return self.levels[level - 1]

@@ -155,6 +155,24 @@ class WarningRatio(Base):
         raise ValidationError(f"{got(value)} is not a warning ratio (a number between 0 and 1, exclusive, like 0.8 for 80%)")
 
 
+def _exclusion_tag() -> Text:
+    return Text(pattern=TAG_RE, what="a Zendesk tag", hint="lower-case, no spaces, like sla_excluded_third_party")
+
+
+class ExclusionsSchema(BaseSchema):
+    customer_caused = _exclusion_tag()
+    third_party = _exclusion_tag()
+    force_majeure = _exclusion_tag()
+
+    @validates_schema(skip_on_field_errors=False)
+    def _distinct(self, data: dict, **kwargs: Any) -> None:
+        seen: dict[str, str] = {}
+        for reason, tag in data.items():
+            if tag in seen:
+                raise ValidationError(f"tag {tag!r} is already the tag of {seen[tag]} (one tag per reason)", reason)
+            seen[tag] = reason
+
+
 class EscalationFile(BaseSchema):
     warning_ratio = WarningRatio(required=True)
     renotify_minutes = Int(minimum=1, what="a number of minutes (1 or more)", required=True)
@@ -163,6 +181,7 @@ class EscalationFile(BaseSchema):
     manager_level = Int(minimum=2, what="a level above the agents' (2, 3, …)", load_default=2)
     staff_slack_channel_ids = ListOf(slack_channel_id(), what="Slack channel ids", load_default=list)
     levels = ListOf(Obj(LevelSchema), what="levels", required=True)
+    exclusions = Obj(ExclusionsSchema, load_default=dict)
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     def _numbering(self, data: dict, original: Any, **kwargs: Any) -> None:

@@ -20,6 +20,7 @@ COLUMNS = (
     "resolution_median", "resolution_p90",
     *(f"escalations_level_{level}" for level in LEVELS),
     "csat_slack_ratings", "csat_slack_average", "csat_zendesk_good", "csat_zendesk_bad", "csat_zendesk_good_pct",
+    "fcr_solved", "fcr_first_contact", "fcr_pct",
     "monthly_fee", "credit_late_first_responses", "credit_hours", "credit_uncapped", "credit_cap", "credit",
     "credit_capped", "credit_provisional",
 )
@@ -52,6 +53,9 @@ def row(report: Report, group: Group) -> dict:
         "csat_zendesk_good": group.csat.zendesk_good, "csat_zendesk_bad": group.csat.zendesk_bad,
         "csat_zendesk_good_pct": _blank(group.csat.zendesk_good_pct),
     }
+    if group.fcr is not None:
+        values |= {"fcr_solved": group.fcr.solved, "fcr_first_contact": group.fcr.first_contact,
+                   "fcr_pct": _blank(group.fcr.pct)}
     credit = group.credit
     if credit is not None:
         values |= {
