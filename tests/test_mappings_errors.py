@@ -20,7 +20,7 @@ ORG_KEYS = (
     "zendesk_id, name, domains, tier, timezone, holiday_country, holiday_subdivision, closed_dates, "
     "slack_channel_id, monthly_fee, vip_requesters, csm"
 )
-ESC_KEYS = "warning_ratio, renotify_minutes, executive_tag, manager_level, staff_slack_channel_ids, levels, exclusions"
+ESC_KEYS = "warning_ratio, renotify_minutes, executive_tag, manager_level, staff_slack_channel_ids, levels, exclusions, csat_follow_up"
 FILES = "tiers.yaml, organizations.yaml, escalation.yaml, priority.yaml, zendesk.yaml"
 WINDOW = 'HH:MM-HH:MM in local time, like "09:00-18:00"; 24:00 only as a closing time'
 
@@ -322,6 +322,11 @@ CASES = {
         "escalation.yaml", "customer_caused: sla_excluded_customer_caused", "customer_caused: Customer Caused",
         "mappings/escalation.yaml:{line} exclusions.customer_caused: 'Customer Caused' is not a Zendesk tag "
         "(lower-case, no spaces, like sla_excluded_third_party)",
+    ),
+    "bad csat follow-up": Case(
+        "escalation.yaml", "csat_follow_up: 24h", "csat_follow_up: tomorrow",
+        "mappings/escalation.yaml:{line} csat_follow_up: 'tomorrow' is not a duration (like 24h, 1d or 90m; on the "
+        "clock on the wall, a day is 24 hours)",
     ),
     "date in another format": Case(
         "organizations.yaml", '"2025-12-24"', "12/24/2025",

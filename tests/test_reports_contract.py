@@ -94,3 +94,23 @@ def test_a_ticket_whose_exclusion_was_removed_counts_again():
     report = report_of(back)
     assert report.excluded == () and report.total.tickets == 1
     assert report.total.first_response.met == 1
+
+
+def test_csat_follow_ups_met_missed_and_open_as_of_the_report():
+    from integration.core.escalation_record import EscalationRecord, FollowUp
+    day = dt.timedelta(hours=24)
+    follow = [FollowUp(at(10), at(10) + day, "Slack CSAT 2/5", met_at=at(30)),
+              FollowUp(at(100), at(100) + day, "Zendesk satisfaction: bad", missed_at=at(100) + day)]
+    one = TicketRow(**{**ticket(1, agent(5), StatusRow(at(60), "solved")).__dict__,
+                       "escalation": EscalationRecord(follow_ups=tuple(follow))})
+    late_open = FollowUp(AS_OF - dt.timedelta(hours=1), AS_OF + dt.timedelta(hours=23), "Slack CSAT 1/5")
+    two = TicketRow(**{**ticket(2, agent(5)).__dict__, "status": "open",
+                       "escalation": EscalationRecord(follow_ups=(late_open,))})
+    report = report_of(one, two)
+    assert report.total.follow_ups == {"met": 1, "missed": 1, "open": 1}
+    assert json.loads(render_json.render(report))["total"]["csat_follow_ups"] == {"met": 1, "missed": 1, "open": 1}
+    row = next(csv.DictReader(io.StringIO(render_csv.render(report))))
+    assert (row["csat_follow_ups_met"], row["csat_follow_ups_missed"], row["csat_follow_ups_open"]) == ("1", "1", "1")
+    # As of the day before the missed one fell due, it was still open.
+    earlier = build(MAPPINGS, Month(2026, 3), [one], [], at(100) + dt.timedelta(hours=23))
+    assert earlier.total.follow_ups == {"met": 1, "missed": 0, "open": 1}

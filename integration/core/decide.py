@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from integration.core import history as rows
 from integration.core.customers import Customer, match_customer
+from integration.core.csat_follow_up import TIMER_KIND as FOLLOW_UP_TIMER
 from integration.core.exclusions import current_exclusion, with_exclusion
 from integration.core.context import Context
 from integration.core.steps import plan_escalation
@@ -99,7 +100,8 @@ def _finish(mappings: Mappings, ctx: Context, before: TicketState | None, after:
     old_noted = _noted_values(before) if before else {}
     noted = _noted_values(after)
     change = _diff(before, after, update, old_noted, noted)
-    timers = timers_for(sla, now) + ((TimerSpec("renotify", plan.renotify_at),) if plan.renotify_at else ())
+    timers = timers_for(sla, now) + ((TimerSpec("renotify", plan.renotify_at),) if plan.renotify_at else ()) + \
+        ((TimerSpec(FOLLOW_UP_TIMER, plan.follow_up_due),) if plan.follow_up_due else ())
     if not change:
         return Decision("unchanged", "nothing to change", state=after, timers=timers)
     version = (before.version if before else 0) + 1

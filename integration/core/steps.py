@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from integration.core.context import Context
 from integration.core.customers import Customer
 from integration.core.digest import DigestItem
+from integration.core.csat_follow_up import follow_up, missed_message
 from integration.core.exclusions import current_exclusion
 from integration.core.escalation_record import EscalationRecord, StepRecord, TriggerRecord
 from integration.core.matrix import (CUSTOMER_SUCCESS_LEVEL, TRIGGER_WORDS, Step, Trigger, breach_triggers, due_warnings, manager_of,
@@ -26,6 +27,7 @@ class Plan:
     note: str | None = None
     slack: list[Action] = field(default_factory=list)
     renotify_at: dt.datetime | None = None
+    follow_up_due: dt.datetime | None = None  # an open CSAT follow-up: its timer
 
 
 def plan_escalation(mappings: Mappings, ctx: Context, state: TicketState, customer: Customer,
@@ -35,6 +37,7 @@ def plan_escalation(mappings: Mappings, ctx: Context, state: TicketState, custom
         plan.escalation = plan.escalation.acknowledged(signal.ack_level, signal.actor, now)
     excluded = current_exclusion(state.history) is not None  # outside the SLA: no breach steps, no warnings
     breaches = [] if excluded else breach_triggers(sla, now)
+    breaches += _follow_up(mappings, ctx, state, customer, signal, plan, now)
     step = next_step(mappings.escalation, state.level, breaches + _signal_triggers(mappings, signal), now)
     if step is not None:
         _take_step(mappings, ctx, state, customer, step, plan, now, _late_by(sla))
@@ -45,6 +48,23 @@ def plan_escalation(mappings: Mappings, ctx: Context, state: TicketState, custom
     every = dt.timedelta(minutes=mappings.escalation.renotify_minutes)
     plan.renotify_at = renotify_due(plan.escalation, state.status, every)
     return plan
+
+
+def _follow_up(mappings, ctx, state, customer, signal, plan: Plan, now) -> list[Trigger]:
+    every = dt.timedelta(seconds=mappings.escalation.csat_follow_up_seconds)
+    change = follow_up(plan.escalation, signal, state.history, every, now)
+    plan.escalation, plan.follow_up_due = change.record, change.timer_due
+    if change.missed is None:
+        return []
+    up = min(state.level + 1, len(mappings.escalation.levels))
+    csm = dedicated_csm(mappings, customer)
+    told = _targets(mappings.escalation.owner(state.level)) + ((csm.slack_user_id,) if csm and csm.slack_user_id else ())
+    message = missed_message(ticket_id=state.id, url=ctx.ticket_url(state.id), follow=change.missed, level=up)
+    plan.slack += _posts(state.id, f"follow-up-missed-{change.missed.opened_at.isoformat()}",
+                         tuple(dict.fromkeys(told)), message)
+    due = change.missed.due.astimezone(dt.timezone.utc)
+    return [Trigger("csat_follow_up_missed", f"{change.missed.rating}, reply was due {due:%Y-%m-%d %H:%M} UTC",
+                    level=up)]
 
 
 def _signal_triggers(mappings: Mappings, signal) -> list[Trigger]:

@@ -17,6 +17,7 @@ from integration.mappings.fields import AtKey, got
 from integration.mappings.model import (
     DEFAULT_EXCLUSIONS,
     Csm,
+    Duration,
     DefaultOrganization,
     Escalation,
     KeywordRule,
@@ -211,6 +212,7 @@ def build(loaded: Mapping[str, dict[str, Any]], *, source: str = "", fingerprint
         manager_level=esc_file["manager_level"],
         staff_slack_channel_ids=tuple(dict.fromkeys(esc_file["staff_slack_channel_ids"])),
         exclusions={**DEFAULT_EXCLUSIONS, **esc_file["exclusions"]},
+        csat_follow_up_seconds=_wall_clock_seconds(esc_file["csat_follow_up"], 24 * 3600),
     )
     keywords = prio_file["keywords"]
     priority = PriorityRules(
@@ -235,6 +237,11 @@ def build(loaded: Mapping[str, dict[str, Any]], *, source: str = "", fingerprint
         source=source,
         fingerprint=fingerprint,
     )
+
+
+def _wall_clock_seconds(duration: Duration | None, default: int) -> int:
+    """A duration on the clock on the wall: a day is 24 hours."""
+    return default if duration is None else duration.minutes * 60 + duration.days * 24 * 3600
 
 
 def _subdivision(country: str | None, subdivision: Any) -> str | None:

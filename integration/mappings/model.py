@@ -99,6 +99,7 @@ class Escalation:
     renotify_minutes: int  # re-notify an unacknowledged step this often
     manager_level: int = 2  # warned about tickets below it (tickets at or above it warn the next level)
     staff_slack_channel_ids: tuple[str, ...] = ()  # staff channels that may look at any organization
+    csat_follow_up_seconds: int = 24 * 3600  # answer a rating below 4 within this (wall-clock)
     exclusions: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_EXCLUSIONS))  # reason -> Zendesk tag
 
     def owner(self, level: int) -> Owner:

@@ -33,7 +33,7 @@ from integration.mappings.fields import (
     zendesk_id,
 )
 from integration.mappings.structure import BaseSchema, ListOf, NamedMap, Obj
-from integration.mappings.timespec import DurationField, Week
+from integration.mappings.timespec import DurationField, Week, parse_duration
 
 PAUSE_STATUSES = ("pending", "hold")
 RESOLUTION_STARTS = ("created", "first_response")
@@ -173,6 +173,15 @@ class ExclusionsSchema(BaseSchema):
             seen[tag] = reason
 
 
+class WallClockDuration(Base):
+    def convert(self, value):
+        try:
+            return parse_duration(value)
+        except ValidationError:
+            raise ValidationError(f"{got(value)} is not a duration (like 24h, 1d or 90m; on the clock on the wall, "
+                                  "a day is 24 hours)") from None
+
+
 class EscalationFile(BaseSchema):
     warning_ratio = WarningRatio(required=True)
     renotify_minutes = Int(minimum=1, what="a number of minutes (1 or more)", required=True)
@@ -182,6 +191,7 @@ class EscalationFile(BaseSchema):
     staff_slack_channel_ids = ListOf(slack_channel_id(), what="Slack channel ids", load_default=list)
     levels = ListOf(Obj(LevelSchema), what="levels", required=True)
     exclusions = Obj(ExclusionsSchema, load_default=dict)
+    csat_follow_up = WallClockDuration(load_default=None)
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     def _numbering(self, data: dict, original: Any, **kwargs: Any) -> None:

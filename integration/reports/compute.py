@@ -30,8 +30,8 @@ from integration.core.sla.ticket import State, Target, compute_sla
 from integration.mappings.model import Mappings
 from integration.reports.credits import TargetDelay, organization_credit
 from integration.reports.figures import Group, Month, RatingRow, Report, TargetOutcome, TicketFigures, TicketRow
-from integration.reports.stats import (csat_stats, escalation_counts, fcr_stats, first_contact, latest_ratings,
-                                       target_stats)
+from integration.reports.stats import (csat_stats, escalation_counts, fcr_stats, first_contact, follow_up_counts,
+                                       follow_up_outcomes, latest_ratings, target_stats)
 
 
 def ticket_figures(mappings: Mappings, row: TicketRow, as_of: dt.datetime) -> TicketFigures:
@@ -46,7 +46,8 @@ def ticket_figures(mappings: Mappings, row: TicketRow, as_of: dt.datetime) -> Ti
                          first_response=outcomes[Target.FIRST_RESPONSE], resolution=outcomes[Target.RESOLUTION],
                          escalation_levels=levels, recomputed=recomputed,
                          excluded=exclusion.reason if exclusion else None,
-                         first_contact=first_contact(row.history, as_of))
+                         first_contact=first_contact(row.history, as_of),
+                         follow_ups=follow_up_outcomes(row.escalation.follow_ups, as_of))
 
 
 def _replayed(mappings: Mappings, row: TicketRow, as_of: dt.datetime) -> dict[Target, TargetOutcome] | None:
@@ -94,7 +95,8 @@ def build(mappings: Mappings, month: Month, tickets: list[TicketRow], ratings: l
                      first_response=target_stats([f.first_response for f in members]),
                      resolution=target_stats([f.resolution for f in members]),
                      escalations=escalation_counts(members), csat=csat_stats(member_ratings),
-                     fcr=fcr_stats([f.first_contact for f in members]), **extra)
+                     fcr=fcr_stats([f.first_contact for f in members]),
+                     follow_ups=follow_up_counts(members), **extra)
 
     tier_order = {name: i for i, name in enumerate(mappings.tiers)}
     tiers = sorted({f.tier for f in figures}, key=lambda t: (tier_order.get(t, len(tier_order)), t))

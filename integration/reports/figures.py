@@ -108,6 +108,7 @@ class TicketFigures:
     recomputed: bool  # False: its history could not be replayed, the stored summary was used
     excluded: str | None = None  # outside the SLA at as_of: the reason (escalation.yaml exclusions)
     first_contact: bool | None = None  # solved at as_of: resolved at first contact? None: not solved
+    follow_ups: tuple[str, ...] = ()  # CSAT follow-ups opened by as_of: met | missed | open, as they stood then
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,7 @@ class Group:
     credit: OrgCredit | None = None  # organizations only
     slack_channel_id: str | None = None  # organizations with the Slack channel feature
     fcr: FcrStats | None = None
+    follow_ups: dict[str, int] | None = None  # CSAT follow-ups: {"met", "missed", "open"} counts
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,8 @@ NOTES = (
     "Exclusions: a ticket carrying an exclusion tag (customer-caused, third-party failure, force majeure; "
     "escalation.yaml exclusions) when the report is made is left out of every figure and of service credits, and "
     "listed separately with its reason.",
+    "CSAT follow-ups: each rating below 4 must be answered by a public agent comment within csat_follow_up "
+    "(default 24 h); counted as met, missed or still open as of the report, on the tickets in scope.",
     "First Contact Resolution (FCR) = solved tickets with exactly one public agent comment and no customer comment "
     "after it before the solve ÷ solved tickets (the seed calls 70-80 % good).",
     "Scope: tickets created in the month (UTC). Their SLA outcomes are as they stand when the report is made "

@@ -115,13 +115,16 @@ def _escalations(groups: list[Group]) -> str:
 
 def _csat(groups: list[Group]) -> str:
     head = ("<thead><tr><th>Group</th><th>Slack average (1–5)</th><th>Slack ratings</th>"
-            "<th>Zendesk % good</th><th>Good</th><th>Bad</th></tr></thead>")
+            "<th>Zendesk % good</th><th>Good</th><th>Bad</th><th>Follow-ups met</th><th>missed</th><th>open</th>"
+            "</tr></thead>")
     rows = []
     for g in groups:
         c = g.csat
         average = "—" if c.slack_average is None else f"{c.slack_average} / 5"
         rows.append(f"<tr><td>{_e(g.name)}</td><td>{average}</td><td>{c.slack_count}</td>"
-                    f"<td>{_e(pct(c.zendesk_good_pct))}</td><td>{c.zendesk_good}</td><td>{c.zendesk_bad}</td></tr>")
+                    f"<td>{_e(pct(c.zendesk_good_pct))}</td><td>{c.zendesk_good}</td><td>{c.zendesk_bad}</td>"
+                    + "".join(f"<td>{(g.follow_ups or {}).get(k, 0)}</td>" for k in ("met", "missed", "open"))
+                    + "</tr>")
     return f"<table>{head}<tbody>{''.join(rows)}</tbody></table>"
 
 

@@ -44,6 +44,7 @@ def group_dict(group: Group) -> dict:
         "csat": csat_dict(group.csat),
         "fcr": {"solved": group.fcr.solved, "first_contact": group.fcr.first_contact,
                 "pct": _number(group.fcr.pct)} if group.fcr else None,
+        "csat_follow_ups": group.follow_ups,
     }
     if group.kind == "organization":
         body["tier"] = group.tier
@@ -95,7 +96,8 @@ def ticket_dict(t: TicketFigures) -> dict:
     return {"id": t.id, "organization_id": t.organization_id, "tier": t.tier, "priority": t.priority,
             "status": t.status, "created_at": _iso(t.created_at), "first_response": outcome(t.first_response),
             "resolution": outcome(t.resolution), "escalation_levels": list(t.escalation_levels),
-            "recomputed": t.recomputed, "excluded": t.excluded, "first_contact": t.first_contact}
+            "recomputed": t.recomputed, "excluded": t.excluded, "first_contact": t.first_contact,
+            "csat_follow_ups": list(t.follow_ups)}
 
 
 def _number(value: Decimal | None) -> float | None:

@@ -101,6 +101,20 @@ def fcr_stats(flags: list[bool | None]) -> FcrStats:
     return FcrStats(solved=len(solved), first_contact=first, pct=percent(first, len(solved)))
 
 
+def follow_up_outcomes(follow_ups, as_of) -> tuple[str, ...]:
+    def outcome(f) -> str:
+        if f.met_at is not None and f.met_at <= as_of:
+            return "met"
+        return "missed" if f.missed_at is not None and f.missed_at <= as_of else "open"
+
+    return tuple(outcome(f) for f in follow_ups if f.opened_at <= as_of)
+
+
+def follow_up_counts(figures: list[TicketFigures]) -> dict[str, int]:
+    outcomes = [o for f in figures for o in f.follow_ups]
+    return {kind: outcomes.count(kind) for kind in ("met", "missed", "open")}
+
+
 def hmm(seconds: int | None) -> str:
     """Business time as h:mm (hours may pass 24), seconds dropped; '—' when there is nothing to show."""
     if seconds is None:
