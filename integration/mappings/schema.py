@@ -32,8 +32,9 @@ from integration.mappings.fields import (
     slack_user_id,
     zendesk_id,
 )
+from integration.mappings.contract_schema import CsmSchema, ExclusionsSchema, WallClockDuration
 from integration.mappings.structure import BaseSchema, ListOf, NamedMap, Obj
-from integration.mappings.timespec import DurationField, Week, parse_duration
+from integration.mappings.timespec import DurationField, Week
 
 PAUSE_STATUSES = ("pending", "hold")
 RESOLUTION_STARTS = ("created", "first_response")
@@ -109,12 +110,6 @@ class DefaultSchema(BaseSchema):
     holiday_subdivision = HolidaySubdivision(allow_none=True, load_default=None)
 
 
-class CsmSchema(BaseSchema):
-    zendesk_user_id = zendesk_id("a Zendesk user id (a positive integer)", required=True)
-    slack_user_id = slack_user_id(allow_none=True, load_default=None)
-    email = email(allow_none=True, load_default=None)
-
-
 class OrganizationSchema(BaseSchema):
     zendesk_id = zendesk_id("a Zendesk organization id (a positive integer)", required=True)
     name = Text(what="the organization's name in Zendesk")
@@ -153,33 +148,6 @@ class WarningRatio(Base):
         if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1:
             return float(value)
         raise ValidationError(f"{got(value)} is not a warning ratio (a number between 0 and 1, exclusive, like 0.8 for 80%)")
-
-
-def _exclusion_tag() -> Text:
-    return Text(pattern=TAG_RE, what="a Zendesk tag", hint="lower-case, no spaces, like sla_excluded_third_party")
-
-
-class ExclusionsSchema(BaseSchema):
-    customer_caused = _exclusion_tag()
-    third_party = _exclusion_tag()
-    force_majeure = _exclusion_tag()
-
-    @validates_schema(skip_on_field_errors=False)
-    def _distinct(self, data: dict, **kwargs: Any) -> None:
-        seen: dict[str, str] = {}
-        for reason, tag in data.items():
-            if tag in seen:
-                raise ValidationError(f"tag {tag!r} is already the tag of {seen[tag]} (one tag per reason)", reason)
-            seen[tag] = reason
-
-
-class WallClockDuration(Base):
-    def convert(self, value):
-        try:
-            return parse_duration(value)
-        except ValidationError:
-            raise ValidationError(f"{got(value)} is not a duration (like 24h, 1d or 90m; on the clock on the wall, "
-                                  "a day is 24 hours)") from None
 
 
 class EscalationFile(BaseSchema):
