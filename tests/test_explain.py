@@ -99,3 +99,21 @@ def test_match_order_id_then_name_then_domain():
     assert (by_id.matched_by, by_id.tier) == ("zendesk_id", "enterprise")
     assert (by_name.matched_by, by_name.tier) == ("name", "starter")
     assert (by_domain.matched_by, by_domain.tier) == ("domain", "pro")
+
+
+def test_resolution_from_the_first_response_shows_its_start_and_the_due_for_a_reply_at_due(tmp_path):
+    import shutil
+    shutil.copytree(TEST_MAPPINGS, tmp_path / "m")
+    tiers = tmp_path / "m" / "tiers.yaml"
+    text = tiers.read_text()
+    marker = "    dedicated_csm: true      # Dedicated CSM: Pro and Enterprise\n\n  enterprise:"
+    tiers.write_text(text.replace(marker, marker.replace("\n\n", "\n    resolution_starts: first_response\n\n")))
+    out = explain("--mappings", str(tmp_path / "m"), "--org", "360000000102", "--priority", "high",
+                  "--created", "2026-11-26T16:30:00Z", "--now", "2026-11-26T16:31:00Z")
+    assert out["resolution_starts"] == "first_response"
+    assert out["first_response_due"] == "2026-11-26T17:30:00Z"
+    assert out["resolution_due"] is None  # not started until the first public agent reply
+    # pro/high on 24x7: 12h from a reply at the first-response due
+    assert out["resolution_due_if_answered_at_first_response_due"] == "2026-11-27T05:30:00Z"
+    assert explain("--org", "360000000102", "--priority", "high", "--created", "2026-11-26T16:30:00Z",
+                   "--now", "2026-11-26T16:31:00Z")["resolution_starts"] == "created"

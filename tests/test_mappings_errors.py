@@ -18,9 +18,9 @@ from integration.mappings.loader import load_mappings
 
 ORG_KEYS = (
     "zendesk_id, name, domains, tier, timezone, holiday_country, holiday_subdivision, closed_dates, "
-    "slack_channel_id, monthly_fee, vip_requesters"
+    "slack_channel_id, monthly_fee, vip_requesters, csm"
 )
-ESC_KEYS = "warning_ratio, renotify_minutes, executive_tag, manager_level, staff_slack_channel_ids, levels"
+ESC_KEYS = "warning_ratio, renotify_minutes, executive_tag, manager_level, staff_slack_channel_ids, levels, exclusions, csat_follow_up"
 FILES = "tiers.yaml, organizations.yaml, escalation.yaml, priority.yaml, zendesk.yaml"
 WINDOW = 'HH:MM-HH:MM in local time, like "09:00-18:00"; 24:00 only as a closing time'
 
@@ -290,6 +290,44 @@ CASES = {
         "mappings/organizations.yaml:{line} organizations[0].closed_dates[1]: '2025-02-30' is not a date "
         "(YYYY-MM-DD, like 2025-12-24)",
     ),
+    "csm on a tier without a dedicated csm": Case(
+        "organizations.yaml", "    monthly_fee: 1200\n", "    monthly_fee: 1200\n    csm:\n      zendesk_user_id: 5\n",
+        "mappings/organizations.yaml:{line} organizations[2].csm: tier 'growth' has no dedicated CSM (tiers with "
+        "dedicated_csm: true: pro, enterprise); remove csm or give the organization such a tier",
+        {"line": "    csm:\n      zendesk_user_id: 5"},
+    ),
+    "csm without a zendesk user id": Case(
+        "organizations.yaml", "      zendesk_user_id: 360000400102\n", "",
+        "mappings/organizations.yaml:{line} organizations[1].csm: missing required key 'zendesk_user_id'",
+        {"line": "    csm:\n      slack_user_id: U05CSMBRAND"},
+    ),
+    "bad csm slack user id": Case(
+        "organizations.yaml", "slack_user_id: U05CSMBRAND", "slack_user_id: '@anna'",
+        "mappings/organizations.yaml:{line} organizations[1].csm.slack_user_id: '@anna' is not a Slack user id "
+        "(like U0123ABCD or W0123ABCD: the member ID, not the @name)",
+    ),
+    "bad resolution_starts": Case(
+        "tiers.yaml", "    dedicated_csm: true      # Dedicated CSM: Pro and Enterprise\n\n  enterprise:",
+        "    dedicated_csm: true      # Dedicated CSM: Pro and Enterprise\n    resolution_starts: acknowledged\n\n  enterprise:",
+        "mappings/tiers.yaml:{line} tiers.pro.resolution_starts: 'acknowledged' is not when the resolution clock "
+        "starts (created, first_response)",
+        {"line": "resolution_starts: acknowledged"},
+    ),
+    "exclusion tag used twice": Case(
+        "escalation.yaml", "force_majeure: sla_excluded_force_majeure", "force_majeure: sla_excluded_third_party",
+        "mappings/escalation.yaml:{line} exclusions.force_majeure: tag 'sla_excluded_third_party' is already the "
+        "tag of third_party (one tag per reason)",
+    ),
+    "bad exclusion tag": Case(
+        "escalation.yaml", "customer_caused: sla_excluded_customer_caused", "customer_caused: Customer Caused",
+        "mappings/escalation.yaml:{line} exclusions.customer_caused: 'Customer Caused' is not a Zendesk tag "
+        "(lower-case, no spaces, like sla_excluded_third_party)",
+    ),
+    "bad csat follow-up": Case(
+        "escalation.yaml", "csat_follow_up: 24h", "csat_follow_up: tomorrow",
+        "mappings/escalation.yaml:{line} csat_follow_up: 'tomorrow' is not a duration (like 24h, 1d or 90m; on the "
+        "clock on the wall, a day is 24 hours)",
+    ),
     "date in another format": Case(
         "organizations.yaml", '"2025-12-24"', "12/24/2025",
         "mappings/organizations.yaml:{line} organizations[0].closed_dates[0]: '12/24/2025' is not a date "
@@ -322,9 +360,9 @@ def test_lines_are_literal(mappings_dir: Path, tmp_path: Path, monkeypatch) -> N
     edit(directory, "organizations.yaml", "tier: starter\n    timezone: Europe/London", "tier: enterprize\n    timezone: Europe/London")
     edit(directory, "organizations.yaml", "zendesk_id: 360000000103", "zendesk_id: 360000000101")
     assert errors_of("mappings") == [
-        "mappings/organizations.yaml:68 organizations[2].zendesk_id: zendesk_id 360000000101 is already used by "
-        "organizations[0] at line 47 (each organization once)",
-        "mappings/organizations.yaml:80 organizations[3].tier: 'enterprize' is not a tier "
+        "mappings/organizations.yaml:79 organizations[2].zendesk_id: zendesk_id 360000000101 is already used by "
+        "organizations[0] at line 54 (each organization once)",
+        "mappings/organizations.yaml:91 organizations[3].tier: 'enterprize' is not a tier "
         "(starter, growth, scale, pro, enterprise)",
     ]
 

@@ -33,6 +33,7 @@ RESOLUTION = {  # Resolution Time Commitments: (hours) for critical/high, (days)
 }
 CHAT_SUPPORT = ("business", "extended", "24x7", "24x7", "24x7")  # Support Channel Access: Chat Support
 SLACK_CHANNEL = (False, False, False, False, True)  # Support Channel Access: Slack Channel
+DEDICATED_CSM = (False, False, False, True, True)  # Support Channel Access: Dedicated CSM
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +66,8 @@ def test_channels_and_calendars_match_the_seed(shipped: Mappings, index: int, ti
     assert t.calendar == CHAT_SUPPORT[index]
     assert t.calendar_by_priority == {}  # "critical always 24/7" is shipped only as a commented example
     assert t.slack_channel is SLACK_CHANNEL[index]
+    assert t.dedicated_csm is DEDICATED_CSM[index]
+    assert t.resolution_starts == "created"  # seed 000: resolution times count from the ticket's creation
     assert t.pause_statuses == frozenset({"pending", "hold"})
 
 

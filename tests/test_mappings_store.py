@@ -119,7 +119,7 @@ def test_invalid_edit_keeps_last_good_and_logs_once(store: MappingsStore, files:
     assert store.loaded_at == loaded_at
     assert isinstance(store.last_error, MappingsError)
     assert [str(e) for e in store.last_error.errors] == [
-        f"{files.directory}/organizations.yaml:62 organizations[1].tier: "
+        f"{files.directory}/organizations.yaml:69 organizations[1].tier: "
         "'platinum' is not a tier (starter, growth, scale, pro, enterprise)"
     ]
     [error] = records(caplog, logging.ERROR)
@@ -147,15 +147,16 @@ def test_fixing_the_files_recovers(store: MappingsStore, files: Files, clock: Cl
     files.replace("organizations.yaml", "tier: pro", "tier: platinum")
     clock.advance()
     assert store.current is good and store.last_error is not None
-    files.replace("organizations.yaml", "tier: platinum", "tier: scale")
+    # (not scale: Brandt names a dedicated CSM, which scale does not offer)
+    files.replace("organizations.yaml", "tier: platinum", "tier: enterprise  # fixed")
     clock.advance()
     fixed = store.current
     assert fixed is not good
-    assert fixed.organizations[1].tier == "scale"
+    assert fixed.organizations[1].tier == "enterprise"
     assert store.last_error is None
     assert fixed.fingerprint[:12] in records(caplog, logging.INFO)[-1].getMessage()
     # the same mistake again is a new bad version after a good one: logged again
-    files.replace("organizations.yaml", "tier: scale", "tier: platinum")
+    files.replace("organizations.yaml", "tier: enterprise  # fixed", "tier: platinum")
     clock.advance()
     assert store.current is fixed
     assert len(records(caplog, logging.ERROR)) == 2

@@ -271,22 +271,24 @@ def test_the_months_figures_match_the_hand_computed_ones(month):
     #   → 2/5 = 40.0%; sorted 0:45 2:00 4:30 5:10 27:30 → median 4:30, p90 rank ceil(4.5)=5 → 27:30.
     # Resolution met 101 (6:00), 102 (12:00), 103 (6:10), 104 (39:00); breached 105 (28:00); 106 open
     #   → 4/5 = 80.0%; sorted 6:00 6:10 12:00 28:00 39:00 → median 12:00, p90 39:00.
-    # Escalations: level 2 for 102, 103, 104; level 3 then 4 for 105. Zendesk: good 101, 102; bad 105 → 66.7%.
+    # Escalations: level 2 for 102, 103, 104; level 3 then 4 for 105, and 5 on Fri 27 12:00 when nobody had
+    #   answered its bad rating within 24 h (CSAT follow-up missed). Zendesk: good 101, 102; bad 105 → 66.7%.
     assert figures(by_org["1004"]) == {
         "tickets": 6, "fr": (2, 3, 1, "40.0"), "res": (4, 1, 1, "80.0"),
         "fr_times": (5, hm(4, 30), hm(27, 30)), "res_times": (5, hm(12), hm(39)),
-        "escalations": {2: 3, 3: 1, 4: 1, 5: 0}, "slack": (0, "None"), "zendesk": (2, 1, "66.7")}
+        "escalations": {2: 3, 3: 1, 4: 1, 5: 1}, "slack": (0, "None"), "zendesk": (2, 1, "66.7")}
     assert figures(report.tiers[0]) == figures(by_org["1004"]) and report.tiers[0].key == "starter"
 
     # Northwind: FR met 201 (0:20), 203 (0:10), 205 (1:00); breached 202 (1:10), 204 (4:30) → 3/5 = 60.0%;
     #   sorted 0:10 0:20 1:00 1:10 4:30 → median 1:00, p90 rank 5 → 4:30.
     # Resolution met 201 (4:00), 203 (1:30), 205 (24:00); breached 202 (3:00, stopped), 204 (still running)
     #   → 3/5 = 60.0%; timed 1:30 3:00 4:00 24:00 → median (3:00+4:00)/2 = 3:30, p90 rank ceil(3.6)=4 → 24:00.
-    # Escalations: 202 → 2, 3, 4; 204 → 2, 3; 205 → 5. Slack: 201 latest 5, 202 2, 203 4 → 11/3 = 3.7.
+    # Escalations: 202 → 2, 3, 4, and 5 on Fri 6 06:00 (its Slack 2 unanswered for 24 h: CSAT follow-up
+    #   missed); 204 → 2, 3; 205 → 5. Slack: 201 latest 5, 202 2, 203 4 → 11/3 = 3.7.
     assert figures(by_org["1001"]) == {
         "tickets": 5, "fr": (3, 2, 0, "60.0"), "res": (3, 2, 0, "60.0"),
         "fr_times": (5, hm(1), hm(4, 30)), "res_times": (4, hm(3, 30), hm(24)),
-        "escalations": {2: 2, 3: 2, 4: 1, 5: 1}, "slack": (3, "3.7"), "zendesk": (0, 0, "None")}
+        "escalations": {2: 2, 3: 2, 4: 1, 5: 2}, "slack": (3, "3.7"), "zendesk": (0, 0, "None")}
 
     # Oscorp: FR 301 met (0:05), 302 breached (3:01) → 50.0%, median (5m + 181m)/2 = 93m = 1:33, p90 3:01.
     # Resolution both met: 1:00, 6:00 → 100.0%, median 3:30, p90 6:00. Level 2 for 302; the Slack 1 of
@@ -309,7 +311,7 @@ def test_the_months_figures_match_the_hand_computed_ones(month):
     assert figures(tiers["enterprise"]) == {
         "tickets": 7, "fr": (4, 3, 0, "57.1"), "res": (5, 2, 0, "71.4"),
         "fr_times": (7, hm(1), hm(4, 30)), "res_times": (6, hm(3, 30), hm(24)),
-        "escalations": {2: 3, 3: 2, 4: 1, 5: 1}, "slack": (4, "4.0"), "zendesk": (0, 0, "None")}
+        "escalations": {2: 3, 3: 2, 4: 1, 5: 2}, "slack": (4, "4.0"), "zendesk": (0, 0, "None")}
 
     # All 14: FR met 6, breached 7, open 1 → 6/13 = 46.2%; 13 times, median the 7th = 2:00, p90 rank
     #   ceil(11.7)=12 → 5:10. Resolution met 10, breached 3, open 1 → 10/13 = 76.9%; 12 times
@@ -317,7 +319,7 @@ def test_the_months_figures_match_the_hand_computed_ones(month):
     assert figures(report.total) == {
         "tickets": 14, "fr": (6, 7, 1, "46.2"), "res": (10, 3, 1, "76.9"),
         "fr_times": (13, hm(2), hm(5, 10)), "res_times": (12, hm(6), hm(28)),
-        "escalations": {2: 7, 3: 3, 4: 2, 5: 1}, "slack": (4, "4.0"), "zendesk": (2, 1, "66.7")}
+        "escalations": {2: 7, 3: 3, 4: 2, 5: 3}, "slack": (4, "4.0"), "zendesk": (2, 1, "66.7")}
     # FR histogram: ≤15m: 0:05 0:10; 15–30m: 0:20; 30m–1h: 0:45 1:00; 1–2h: 1:10 2:00 2:00; 2–4h: 3:01;
     #   4–8h: 4:30 4:30 5:10; >24h: 27:30.
     assert report.total.first_response.histogram == (2, 1, 2, 3, 1, 3, 0, 1)
@@ -396,7 +398,7 @@ def test_json_format_from_the_command(month, monkeypatch):
     assert [(line["ticket_id"], line["delay"], line["hours"], line["amount"]) for line in penny["lines"]] == \
         [(102, "0:30", 1, 3.98), (103, "1:10", 2, 7.96), (104, "19:30", 20, 79.6)]
     assert orgs["1006"]["credits"]["credit"] == "n/a (no fee in mappings)"
-    assert orgs["1001"]["escalations_by_level"] == {"2": 2, "3": 2, "4": 1, "5": 1}
+    assert orgs["1001"]["escalations_by_level"] == {"2": 2, "3": 2, "4": 1, "5": 2}
     assert orgs["1001"]["csat"] == {"slack": {"ratings": 3, "average": 3.7},
                                     "zendesk": {"good": 0, "bad": 0, "good_pct": None}}
     assert any("partial hours are rounded up" in note for note in body["notes"])

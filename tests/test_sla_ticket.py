@@ -410,3 +410,35 @@ def _event(at: datetime, value: tuple, policies: list[Policy]) -> TicketEvent:
     if kind == "comment":
         return TicketEvent(at=at, kind="comment", public=detail[0], by_agent=detail[1])
     return TicketEvent(at=at, kind="policy", policy=policies[detail])
+
+
+# ---------------------------------------------------------------- exclusions and resolution_starts
+def excluded(at: datetime, on: bool = True) -> TicketEvent:
+    return TicketEvent(at=at, kind="exclusion", excluded=on)
+
+
+def test_an_exclusion_stops_both_clocks_and_removing_it_keeps_the_time_elapsed():
+    # Business hours NY, 2h/8h. 1h elapsed when excluded at 11:00; back in at 14:00 with 1h used.
+    during = sla(day(0, 10), day(0, 15), excluded(day(0, 11)))
+    assert [(s.state, s.elapsed, s.due) for s in during.values()] == [(State.PAUSED, HOUR, None)] * 2
+    after = sla(day(0, 10), day(0, 14, 30), excluded(day(0, 11)), excluded(day(0, 14), on=False))
+    assert after[FR].state is State.RUNNING and after[FR].due == day(0, 15)  # 1h left from 14:00
+    # 7h left from 14:00: 4h to 18:00, 3h on Tuesday from 09:00
+    assert after[RES].due == day(1, 12) and after[RES].elapsed == HOUR + 30 * MINUTE
+
+
+def test_an_exclusion_after_a_breach_leaves_the_breach_standing():
+    result = sla(day(0, 10), day(0, 15), excluded(day(0, 13)))
+    assert (result[FR].state, result[FR].breached_at) == (State.BREACHED, day(0, 12))
+    assert result[RES].state is State.PAUSED
+
+
+def test_resolution_from_first_response_waits_for_the_first_public_agent_reply():
+    policy = Policy(BUSINESS_NY, first_response=2 * HOUR, resolution=8 * HOUR, resolution_from_first_response=True)
+    before = sla(day(0, 10), day(0, 11), policy=policy)[RES]
+    assert (before.state, before.elapsed, before.due) == (State.PAUSED, timedelta(0), None)
+    # Reply at 11:30: 6h30 to 18:00, then 1h30 on Tuesday.
+    after = sla(day(0, 10), day(0, 12), reply(day(0, 11, 30)), policy=policy)[RES]
+    assert (after.state, after.elapsed, after.due) == (State.RUNNING, 30 * MINUTE, day(1, 10, 30))
+    # The default reading (seed 000): from creation.
+    assert sla(day(0, 10), day(0, 12), reply(day(0, 11, 30)))[RES].due == day(0, 18)

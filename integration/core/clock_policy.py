@@ -45,6 +45,7 @@ def policy_for(mappings: Mappings, customer: Customer, priority: Priority) -> Po
         resolution=dt.timedelta(seconds=tier.resolution[priority].seconds_on(calendar)),
         pause_statuses=tier.pause_statuses,
         label=describe(tier, priority, calendar, customer.timezone),
+        resolution_from_first_response=tier.resolution_starts == "first_response",
     )
 
 
@@ -65,4 +66,6 @@ def clock_for(calendar: Calendar, timezone: str, closed: ClosedDays) -> Business
 
 def describe(tier: Tier, priority: Priority, calendar: Calendar, timezone: str) -> str:
     fr, res = tier.first_response[priority].text, tier.resolution[priority].text
-    return f"{tier.name}/{priority.value}: first response {fr}, resolution {res} on {calendar.name} ({timezone})"
+    starts = ", resolution from the first response" if tier.resolution_starts == "first_response" else ""
+    return (f"{tier.name}/{priority.value}: first response {fr}, resolution {res}{starts} "
+            f"on {calendar.name} ({timezone})")

@@ -6,6 +6,8 @@ from dataclasses import replace
 
 from integration.core import history as rows
 from integration.core.customers import Customer, match_customer
+from integration.core.csat_follow_up import TIMER_KIND as FOLLOW_UP_TIMER
+from integration.core.exclusions import current_exclusion, with_exclusion
 from integration.core.context import Context
 from integration.core.steps import plan_escalation
 from integration.mappings.model import Mappings
@@ -22,7 +24,7 @@ from integration.core.zendesk_update import DesiredUpdate, desired_update, fetch
 # Signals raised here (timers, Slack) about tickets we must already know: never a reason to read Zendesk.
 LOCAL_KINDS = ("tick", "acknowledge", "escalation_request", "csat")
 # Fields whose change is an "SLA change" for agents: each one gets exactly one internal note.
-NOTED = ("tier", "priority", "first_response_due", "resolution_due", "resolution_paused")
+NOTED = ("tier", "priority", "first_response_due", "resolution_due", "resolution_paused", "excluded")
 
 
 def decide(mappings: Mappings, state: TicketState | None, signal: TicketSignal, now: dt.datetime,
@@ -33,7 +35,7 @@ def decide(mappings: Mappings, state: TicketState | None, signal: TicketSignal, 
         return Decision("refresh", "new ticket: reading its authoritative state from Zendesk",
                         actions=(fetch_action(signal.ticket_id, signal.source_key),))
     base = state or TicketState(id=signal.ticket_id, created_at=signal.created_at)
-    applied = apply_signal(base, signal, signal.at or now)
+    applied = with_exclusion(mappings, apply_signal(base, signal, signal.at or now), signal.at or now)
     customer = match_customer(mappings, organization_id=applied.organization_id,
                               requester_email=applied.requester_email)
     priority = settle(mappings, applied, customer)
@@ -98,7 +100,8 @@ def _finish(mappings: Mappings, ctx: Context, before: TicketState | None, after:
     old_noted = _noted_values(before) if before else {}
     noted = _noted_values(after)
     change = _diff(before, after, update, old_noted, noted)
-    timers = timers_for(sla, now) + ((TimerSpec("renotify", plan.renotify_at),) if plan.renotify_at else ())
+    timers = timers_for(sla, now) + ((TimerSpec("renotify", plan.renotify_at),) if plan.renotify_at else ()) + \
+        ((TimerSpec(FOLLOW_UP_TIMER, plan.follow_up_due),) if plan.follow_up_due else ())
     if not change:
         return Decision("unchanged", "nothing to change", state=after, timers=timers)
     version = (before.version if before else 0) + 1
@@ -132,6 +135,7 @@ def _noted_values(state: TicketState) -> dict:
         "first_response_due": rows.iso(first.due) if first.due else None,
         "resolution_due": rows.iso(resolution.due) if resolution.due else None,
         "resolution_paused": resolution.state == State.PAUSED.value,
+        "excluded": getattr(current_exclusion(state.history), "reason", None),
     }
 
 

@@ -2,7 +2,7 @@
 
 Stored as JSON (the tickets.escalation column): {"steps": [{"level", "owner", "at", "notified_at",
 "triggers": [{"kind", "detail", "by"}], "reminders"?, "acknowledged_at"?, "acknowledged_by"?}],
-"warned": {target: due}}. Rows written before warnings were keyed by their due instant hold the due as
+"warned": {target: due}, "follow_ups"?: [{"opened_at", "due", "rating", "met_at", "missed_at"}]}. Rows written before warnings were keyed by their due instant hold the due as
 a display string accurate to the minute ("2026-03-02 15:12 UTC"); from_json still reads them.
 """
 from __future__ import annotations
@@ -87,9 +87,37 @@ class Warned:
 
 
 @dataclass(frozen=True)
+class FollowUp:
+    """The promise to answer a customer who rated below 4 (seed: "<24 hours for scores <4")."""
+
+    opened_at: dt.datetime
+    due: dt.datetime
+    rating: str  # "Zendesk bad" | "Slack 2/5"
+    met_at: dt.datetime | None = None  # the next public agent comment, in time
+    missed_at: dt.datetime | None = None  # the due instant, when no reply came by then
+
+    @property
+    def outcome(self) -> str:
+        return "met" if self.met_at else "missed" if self.missed_at else "open"
+
+    def to_json(self) -> dict:
+        return {"opened_at": self.opened_at.isoformat(), "due": self.due.isoformat(), "rating": self.rating,
+                "met_at": self.met_at.isoformat() if self.met_at else None,
+                "missed_at": self.missed_at.isoformat() if self.missed_at else None}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "FollowUp":
+        return cls(parse_iso(data["opened_at"]), parse_iso(data["due"]), data.get("rating", ""),
+                   parse_iso(data["met_at"]) if data.get("met_at") else None,
+                   parse_iso(data["missed_at"]) if data.get("missed_at") else None)
+
+
+@dataclass(frozen=True)
 class EscalationRecord:
     steps: tuple[StepRecord, ...] = ()
     warned: dict[Target, Warned] = field(default_factory=dict)  # never changed in place: see with_warning
+    follow_ups: tuple[FollowUp, ...] = ()  # CSAT follow-ups, oldest first; only the last may be open
+    satisfaction: str | None = None  # Zendesk's rating as last seen (every API read repeats it)
 
     @property
     def last_step(self) -> StepRecord | None:
@@ -120,11 +148,18 @@ class EscalationRecord:
         return replace(self, steps=tuple(s for s in self.steps if s.level <= level))
 
     def to_json(self) -> dict:
-        return {"steps": [s.to_json() for s in self.steps],
+        data = {"steps": [s.to_json() for s in self.steps],
                 "warned": {target.value: w.to_json() for target, w in self.warned.items()}}
+        if self.follow_ups:
+            data["follow_ups"] = [f.to_json() for f in self.follow_ups]
+        if self.satisfaction:
+            data["satisfaction"] = self.satisfaction
+        return data
 
     @classmethod
     def from_json(cls, data: dict | None) -> "EscalationRecord":
         data = data or {}
         return cls(steps=tuple(StepRecord.from_json(s) for s in data.get("steps", ())),
-                   warned={Target(k): Warned.from_json(v) for k, v in (data.get("warned") or {}).items()})
+                   warned={Target(k): Warned.from_json(v) for k, v in (data.get("warned") or {}).items()},
+                   follow_ups=tuple(FollowUp.from_json(f) for f in data.get("follow_ups", ())),
+                   satisfaction=data.get("satisfaction"))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from integration.core.clock_policy import policy_for
 from integration.core.customers import match_customer
 from integration.core.decide import apply_signal, decide, settle
 from integration.core.signals import TicketSignal
@@ -65,11 +66,21 @@ def explain_ticket(
         "resolution_due": iso_utc(resolution.due),
         "first_response_warning": iso_utc(first.warning),
         "resolution_warning": iso_utc(resolution.warning),
+        "resolution_starts": tier.resolution_starts,
+        **_resolution_from_first_response(mappings, customer, decision.priority, tier, first.due),
         "warning_ratio": mappings.escalation.warning_ratio,
         "state_now": {"now": iso_utc(now), "first_response": first.state, "resolution": resolution.state},
         "escalation_path": _escalation_path(mappings, first.due, resolution.due),
         "mappings_fingerprint": mappings.fingerprint,
     }
+
+
+def _resolution_from_first_response(mappings, customer, priority, tier, first_due) -> dict:
+    """With resolution_starts: first_response the resolution due waits for the reply; show it for a reply at due."""
+    if tier.resolution_starts != "first_response" or first_due is None:
+        return {}
+    policy = policy_for(mappings, customer, priority)
+    return {"resolution_due_if_answered_at_first_response_due": iso_utc(policy.clock.add(first_due, policy.resolution))}
 
 
 def _organization(customer) -> dict:

@@ -1,7 +1,7 @@
 """A ticket's history (what the clock replays) as typed rows, their JSON, and the clock's TicketHistory.
 
 JSON rows: {"at", "kind": "policy", "tier", "priority"} | {"at", "kind": "status", "status"}
-      | {"at", "kind": "comment", "public", "by_agent"}. The first row is always the initial policy.
+      | {"at", "kind": "comment", "public", "by_agent"} | {"at", "kind": "exclusion", "reason"}. The first row is always the initial policy.
 """
 from __future__ import annotations
 
@@ -47,7 +47,15 @@ class CommentRow:
     by_agent: bool
 
 
-HistoryRow = PolicyRow | StatusRow | CommentRow
+@dataclass(frozen=True)
+class ExclusionRow:
+    """From `at`, the ticket is outside the SLA for `reason` (None: back inside it)."""
+
+    at: dt.datetime
+    reason: str | None
+
+
+HistoryRow = PolicyRow | StatusRow | CommentRow | ExclusionRow
 
 
 def row_to_json(row: HistoryRow) -> dict:
@@ -55,6 +63,8 @@ def row_to_json(row: HistoryRow) -> dict:
         return {"at": iso(row.at), "kind": "policy", "tier": row.tier, "priority": row.priority.value}
     if isinstance(row, StatusRow):
         return {"at": iso(row.at), "kind": "status", "status": row.status}
+    if isinstance(row, ExclusionRow):
+        return {"at": iso(row.at), "kind": "exclusion", "reason": row.reason}
     return {"at": iso(row.at), "kind": "comment", "public": row.public, "by_agent": row.by_agent}
 
 
@@ -64,6 +74,8 @@ def row_from_json(data: dict) -> HistoryRow:
         return PolicyRow(at, data["tier"], Priority(data["priority"]))
     if data["kind"] == "status":
         return StatusRow(at, data["status"])
+    if data["kind"] == "exclusion":
+        return ExclusionRow(at, data.get("reason"))
     return CommentRow(at, data["public"], data["by_agent"])
 
 
@@ -117,6 +129,8 @@ def _event(mappings: Mappings, customer: Customer, row: HistoryRow) -> TicketEve
         return TicketEvent(at=row.at, kind="status", status=row.status)
     if isinstance(row, CommentRow):
         return TicketEvent(at=row.at, kind="comment", public=row.public, by_agent=row.by_agent)
+    if isinstance(row, ExclusionRow):
+        return TicketEvent(at=row.at, kind="exclusion", excluded=row.reason is not None)
     return TicketEvent(at=row.at, kind="policy", policy=_policy(mappings, customer, row))
 
 

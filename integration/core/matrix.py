@@ -15,12 +15,14 @@ from integration.core.sla.priority import Priority
 from integration.core.sla.ticket import State, Target, TargetStatus
 from integration.core.statuses import SOLVED_STATUSES
 
+CUSTOMER_SUCCESS_LEVEL = 3  # the matrix's "Customer Success": where an organization's dedicated CSM takes over
 TRIGGER_LEVELS = {"first_response_breached": 2, "resolution_breached": 3, "dissatisfied": 4, "executive": 5}
 TRIGGER_WORDS = {
     "first_response_breached": "first-response target breached",
     "resolution_breached": "resolution target breached",
     "dissatisfied": "customer dissatisfied",
     "executive": "executive complaint",
+    "csat_follow_up_missed": "CSAT follow-up missed",
 }
 
 
@@ -29,6 +31,7 @@ class Trigger:
     kind: str  # a key of TRIGGER_LEVELS
     detail: str  # plain words: "due 14:20 UTC, breached by 1h05m", "CSAT 2/5: slow answers"
     by: str | None = None  # who asked, for requests
+    level: int | None = None  # the level it asks for, when not fixed by its kind (one level up)
 
 
 @dataclass(frozen=True)
@@ -53,10 +56,14 @@ def breach_triggers(sla: dict[Target, TargetStatus], now: dt.datetime) -> list[T
 def next_step(escalation: Escalation, level: int, triggers: list[Trigger], now: dt.datetime) -> Step | None:
     """The one step to take now, or None: the highest level any trigger asks for, if above the current."""
     top = max(len(escalation.levels), 1)
-    wanted = [t for t in triggers if min(TRIGGER_LEVELS[t.kind], top) > level]
+
+    def asks(trigger: Trigger) -> int:
+        return min(trigger.level or TRIGGER_LEVELS[trigger.kind], top)
+
+    wanted = [t for t in triggers if asks(t) > level]
     if not wanted:
         return None
-    new_level = max(min(TRIGGER_LEVELS[t.kind], top) for t in wanted)
+    new_level = max(asks(t) for t in wanted)
     return Step(new_level, escalation.owner(new_level), tuple(wanted), now)
 
 

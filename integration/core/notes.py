@@ -5,13 +5,15 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from integration.core.customers import Customer
+from integration.core.exclusions import current_exclusion, describe as describe_exclusion
 from integration.mappings.model import Mappings
 from integration.core.sla.priority import Priority
 from integration.core.sla.ticket import State, Target, TargetStatus
 from integration.core.state import TicketState
 
 LABELS = {"tier": "Tier", "priority": "Priority", "first_response_due": "First response due",
-          "resolution_due": "Resolution due", "resolution_paused": "Resolution clock paused"}
+          "resolution_due": "Resolution due", "resolution_paused": "Resolution clock paused",
+          "excluded": "Excluded from the SLA"}
 
 
 def sla_note(mappings: Mappings, state: TicketState, customer: Customer, sla: dict[Target, TargetStatus],
@@ -28,6 +30,9 @@ def sla_note(mappings: Mappings, state: TicketState, customer: Customer, sla: di
         _line("First response", sla[Target.FIRST_RESPONSE], zone),
         _line("Resolution", sla[Target.RESOLUTION], zone),
     ]
+    excluded = current_exclusion(state.history)
+    if excluded is not None:
+        lines.append(describe_exclusion(excluded, mappings))
     if old:
         changed = [f"{LABELS[k]}: {_show(old.get(k))} → {_show(new[k])}" for k in new if old.get(k) != new[k]]
         lines.append("Changed: " + "; ".join(changed) + ".")

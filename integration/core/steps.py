@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from integration.core.context import Context
 from integration.core.customers import Customer
 from integration.core.digest import DigestItem
+from integration.core.csat_follow_up import follow_up, missed_message
+from integration.core.exclusions import current_exclusion
 from integration.core.escalation_record import EscalationRecord, StepRecord, TriggerRecord
-from integration.core.matrix import (TRIGGER_WORDS, Step, Trigger, breach_triggers, due_warnings, manager_of,
+from integration.core.matrix import (CUSTOMER_SUCCESS_LEVEL, TRIGGER_WORDS, Step, Trigger, breach_triggers, due_warnings, manager_of,
                                     next_step, raised_priority, renotify_due)
-from integration.mappings.model import Mappings, Owner
+from integration.mappings.model import Csm, Mappings, Owner
 from integration.core.messages import customer_notice, escalation_message, warning_message
 from integration.core.sla.priority import Priority
 from integration.core.sla.ticket import State, Target, TargetStatus
@@ -26,6 +28,7 @@ class Plan:
     note: str | None = None
     slack: list[Action] = field(default_factory=list)
     renotify_at: dt.datetime | None = None
+    follow_up_due: dt.datetime | None = None  # an open CSAT follow-up: its timer
 
 
 def plan_escalation(mappings: Mappings, ctx: Context, state: TicketState, customer: Customer,
@@ -33,16 +36,36 @@ def plan_escalation(mappings: Mappings, ctx: Context, state: TicketState, custom
     plan = Plan(state.escalation, state.level)
     if signal.kind == "acknowledge":
         plan.escalation = plan.escalation.acknowledged(signal.ack_level, signal.actor, now)
-    step = next_step(mappings.escalation, state.level, breach_triggers(sla, now) + _signal_triggers(mappings, signal),
-                     now)
+    excluded = current_exclusion(state.history) is not None  # outside the SLA: no breach steps, no warnings
+    breaches = [] if excluded else breach_triggers(sla, now)
+    breaches += _follow_up(mappings, ctx, state, customer, signal, plan, now)
+    step = next_step(mappings.escalation, state.level, breaches + _signal_triggers(mappings, signal), now)
     if step is not None:
         _take_step(mappings, ctx, state, customer, step, plan, now, _late_by(sla))
-    _warn(mappings, ctx, state, customer, sla, plan, now)
+    if not excluded:
+        _warn(mappings, ctx, state, customer, sla, plan, now)
     if signal.kind == "tick":
         _remind(mappings, ctx, state, customer, plan, now, _late_by(sla))
     every = dt.timedelta(minutes=mappings.escalation.renotify_minutes)
     plan.renotify_at = renotify_due(plan.escalation, state.status, every)
     return plan
+
+
+def _follow_up(mappings, ctx, state, customer, signal, plan: Plan, now) -> list[Trigger]:
+    every = dt.timedelta(seconds=mappings.escalation.csat_follow_up_seconds)
+    change = follow_up(plan.escalation, signal, state.history, every, now)
+    plan.escalation, plan.follow_up_due = change.record, change.timer_due
+    if change.missed is None:
+        return []
+    up = min(state.level + 1, len(mappings.escalation.levels))
+    csm = dedicated_csm(mappings, customer)
+    told = _targets(mappings.escalation.owner(state.level)) + ((csm.slack_user_id,) if csm and csm.slack_user_id else ())
+    message = missed_message(ticket_id=state.id, url=ctx.ticket_url(state.id), follow=change.missed, level=up)
+    plan.slack += _posts(state.id, f"follow-up-missed-{change.missed.opened_at.isoformat()}",
+                         tuple(dict.fromkeys(told)), message)
+    due = change.missed.due.astimezone(dt.timezone.utc)
+    return [Trigger("csat_follow_up_missed", f"{change.missed.rating}, reply was due {due:%Y-%m-%d %H:%M} UTC",
+                    level=up)]
 
 
 def _signal_triggers(mappings: Mappings, signal) -> list[Trigger]:
@@ -65,11 +88,16 @@ def _take_step(mappings, ctx, state, customer, step: Step, plan: Plan, now, late
         triggers=tuple(TriggerRecord(t.kind, t.detail, t.by) for t in step.triggers)))
     plan.zendesk = _owner_fields(owner, Priority(state.priority), step.level)
     plan.note = _step_note(step, owner)
+    csm = dedicated_csm(mappings, customer) if step.level == CUSTOMER_SUCCESS_LEVEL else None
+    if csm is not None:
+        plan.zendesk = replace(plan.zendesk, assignee_id=csm.zendesk_user_id)
+        plan.note += f" Assigned to the organization's dedicated CSM (assignee {csm.zendesk_user_id})."
     message = escalation_message(ticket_id=state.id, url=ctx.ticket_url(state.id), subject=state.subject,
                                  organization=_org_name(customer), tier=state.tier, priority=state.priority,
                                  step=step)
     digest = _digest("step", ctx, state, customer, step.level, _why(step), late_by_seconds=late_by)
-    plan.slack += _posts(state.id, f"L{step.level}", _targets(owner), message, digest)
+    mention = (csm.slack_user_id,) if csm is not None and csm.slack_user_id else ()
+    plan.slack += _posts(state.id, f"L{step.level}", tuple(dict.fromkeys(_targets(owner) + mention)), message, digest)
     tier = mappings.tiers[state.tier]
     if owner.customer_visible and tier.slack_channel and customer.slack_channel_id:
         notice = customer_notice(ticket_id=state.id, level=step.level, role=owner.role)
@@ -79,6 +107,13 @@ def _take_step(mappings, ctx, state, customer, step: Step, plan: Plan, now, late
 def _owner_fields(owner: Owner, priority: Priority, level: int) -> OwnerChange:
     return OwnerChange(level_tag=f"escalation_level_{level}", group_id=owner.zendesk_group_id or None,
                        assignee_id=owner.zendesk_assignee_id or None, raise_priority=raised_priority(priority, owner))
+
+
+def dedicated_csm(mappings: Mappings, customer: Customer) -> Csm | None:
+    """The organization's CSM, when its tier promises one."""
+    org = customer.organization
+    tier = mappings.tiers.get(customer.tier)
+    return org.csm if org is not None and org.csm is not None and tier is not None and tier.dedicated_csm else None
 
 
 def _step_note(step: Step, owner: Owner) -> str:

@@ -37,6 +37,7 @@ def cross_checks(docs: dict[str, Document]) -> Iterator[Found]:
         data = _mapping(orgs_doc.data)
         if tiers_doc is not None and isinstance(_mapping(tiers_doc.data).get("tiers"), Mapping):
             yield from _tiers_exist(data, list(tiers_doc.data["tiers"]))
+            yield from _csm_allowed(data, _mapping(tiers_doc.data)["tiers"])
         yield from _subdivisions(data)
         yield from _unique(data, orgs_doc)
         if esc_doc is not None:
@@ -70,6 +71,22 @@ def _tiers_exist(orgs_file: Mapping, tiers: list[str]) -> Iterator[Found]:
     for path, name in refs:
         if _text(name) is not None and _text(name) not in tiers:
             yield "organizations.yaml", path, f"{name!r} is not a tier ({names})", False
+
+
+def _csm_allowed(orgs_file: Mapping, tiers: Mapping) -> Iterator[Found]:
+    """A dedicated CSM only where the organization's tier promises one (tiers.yaml dedicated_csm)."""
+    default_tier = _text(_mapping(orgs_file.get("default")).get("tier"))
+    allowing = [name for name, spec in tiers.items() if _mapping(spec).get("dedicated_csm") is True]
+    for i, org in enumerate(_items(orgs_file.get("organizations"))):
+        org = _mapping(org)
+        if org.get("csm") is None:
+            continue
+        tier = _text(org.get("tier")) if "tier" in org else default_tier
+        if tier is None or tier not in tiers or tier in allowing:
+            continue  # an unknown tier is reported by _tiers_exist
+        where = f"tiers with dedicated_csm: true: {', '.join(allowing)}" if allowing else "no tier has dedicated_csm: true"
+        yield "organizations.yaml", ("organizations", i, "csm"), (
+            f"tier {tier!r} has no dedicated CSM ({where}); remove csm or give the organization such a tier"), False
 
 
 def canonical_subdivision(country: str, subdivision: Any) -> str | None:

@@ -15,6 +15,9 @@ from integration.mappings.checks import canonical_subdivision, cross_checks, eff
 from integration.mappings.errors import MappingIssue, MappingsError
 from integration.mappings.fields import AtKey, got
 from integration.mappings.model import (
+    DEFAULT_EXCLUSIONS,
+    Csm,
+    Duration,
     DefaultOrganization,
     Escalation,
     KeywordRule,
@@ -176,6 +179,8 @@ def build(loaded: Mapping[str, dict[str, Any]], *, source: str = "", fingerprint
             resolution={Priority(p): d for p, d in spec["resolution"].items()},
             pause_statuses=frozenset(spec["pause_statuses"]),
             slack_channel=spec["slack_channel"],
+            dedicated_csm=spec["dedicated_csm"],
+            resolution_starts=spec["resolution_starts"],
         )
         for name, spec in tiers_file["tiers"].items()
     }
@@ -206,6 +211,8 @@ def build(loaded: Mapping[str, dict[str, Any]], *, source: str = "", fingerprint
         renotify_minutes=esc_file["renotify_minutes"],
         manager_level=esc_file["manager_level"],
         staff_slack_channel_ids=tuple(dict.fromkeys(esc_file["staff_slack_channel_ids"])),
+        exclusions={**DEFAULT_EXCLUSIONS, **esc_file["exclusions"]},
+        csat_follow_up_seconds=_wall_clock_seconds(esc_file["csat_follow_up"], 24 * 3600),
     )
     keywords = prio_file["keywords"]
     priority = PriorityRules(
@@ -232,6 +239,11 @@ def build(loaded: Mapping[str, dict[str, Any]], *, source: str = "", fingerprint
     )
 
 
+def _wall_clock_seconds(duration: Duration | None, default: int) -> int:
+    """A duration on the clock on the wall: a day is 24 hours."""
+    return default if duration is None else duration.minutes * 60 + duration.days * 24 * 3600
+
+
 def _subdivision(country: str | None, subdivision: Any) -> str | None:
     if country is None or subdivision is None:
         return None
@@ -253,4 +265,5 @@ def _organization(org: Mapping[str, Any], default: Mapping[str, Any]) -> Organiz
         slack_channel_id=org.get("slack_channel_id"),
         monthly_fee=float(fee) if fee is not None else None,
         vip_requesters=tuple(dict.fromkeys(org.get("vip_requesters", ()))),
+        csm=Csm(**org["csm"]) if org.get("csm") else None,
     )

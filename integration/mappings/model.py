@@ -8,6 +8,12 @@ from integration.core.sla.calendar import Calendar
 from integration.core.sla.priority import Priority
 
 TARGET_KINDS = ("first_response", "resolution")
+# Seed 002/004: what is outside the SLA, and the Zendesk tag that says so by default.
+DEFAULT_EXCLUSIONS = {
+    "customer_caused": "sla_excluded_customer_caused",
+    "third_party": "sla_excluded_third_party",
+    "force_majeure": "sla_excluded_force_majeure",
+}
 
 
 @dataclass(frozen=True)
@@ -31,9 +37,20 @@ class Tier:
     resolution: dict[Priority, Duration]
     pause_statuses: frozenset[str]  # zendesk statuses that pause the resolution clock
     slack_channel: bool  # whether customers of this tier get the Slack channel features
+    dedicated_csm: bool = False  # organizations of this tier may name a csm (organizations.yaml)
+    resolution_starts: str = "created"  # created | first_response: when the resolution clock starts
 
     def calendar_for(self, priority: Priority) -> str:
         return self.calendar_by_priority.get(priority, self.calendar)
+
+
+@dataclass(frozen=True)
+class Csm:
+    """An organization's dedicated Customer Success Manager."""
+
+    zendesk_user_id: int
+    slack_user_id: str | None = None
+    email: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +66,7 @@ class Organization:
     slack_channel_id: str | None = None
     monthly_fee: float | None = None
     vip_requesters: tuple[str, ...] = ()  # emails whose tickets get the VIP floor
+    csm: Csm | None = None  # only on tiers with dedicated_csm
 
 
 @dataclass(frozen=True)
@@ -81,6 +99,8 @@ class Escalation:
     renotify_minutes: int  # re-notify an unacknowledged step this often
     manager_level: int = 2  # warned about tickets below it (tickets at or above it warn the next level)
     staff_slack_channel_ids: tuple[str, ...] = ()  # staff channels that may look at any organization
+    csat_follow_up_seconds: int = 24 * 3600  # answer a rating below 4 within this (wall-clock)
+    exclusions: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_EXCLUSIONS))  # reason -> Zendesk tag
 
     def owner(self, level: int) -> Owner:
         return self.levels[level - 1]

@@ -32,10 +32,12 @@ from integration.mappings.fields import (
     slack_user_id,
     zendesk_id,
 )
+from integration.mappings.contract_schema import CsmSchema, ExclusionsSchema, WallClockDuration
 from integration.mappings.structure import BaseSchema, ListOf, NamedMap, Obj
 from integration.mappings.timespec import DurationField, Week
 
 PAUSE_STATUSES = ("pending", "hold")
+RESOLUTION_STARTS = ("created", "first_response")
 ZENDESK_PRIORITIES = ("urgent", "high", "normal", "low")
 MATRIX_LEVELS = 5  # 1 Support Agent, 2 Support Manager, 3 Customer Success, 4 VP CS, 5 CRO/CEO
 
@@ -90,6 +92,8 @@ class TierSchema(BaseSchema):
         load_default=lambda: list(PAUSE_STATUSES),
     )
     slack_channel = Bool(load_default=False)
+    dedicated_csm = Bool(load_default=False)
+    resolution_starts = Choice(RESOLUTION_STARTS, what="when the resolution clock starts", load_default="created")
 
 
 class TiersFile(BaseSchema):
@@ -118,6 +122,7 @@ class OrganizationSchema(BaseSchema):
     slack_channel_id = slack_channel_id(allow_none=True)
     monthly_fee = Number(minimum=0, what="a number of 0 or more (the monthly fee)", allow_none=True)
     vip_requesters = ListOf(email(), what="email addresses")
+    csm = Obj(CsmSchema, allow_none=True)
 
 
 class OrganizationsFile(BaseSchema):
@@ -153,6 +158,8 @@ class EscalationFile(BaseSchema):
     manager_level = Int(minimum=2, what="a level above the agents' (2, 3, …)", load_default=2)
     staff_slack_channel_ids = ListOf(slack_channel_id(), what="Slack channel ids", load_default=list)
     levels = ListOf(Obj(LevelSchema), what="levels", required=True)
+    exclusions = Obj(ExclusionsSchema, load_default=dict)
+    csat_follow_up = WallClockDuration(load_default=None)
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     def _numbering(self, data: dict, original: Any, **kwargs: Any) -> None:

@@ -13,6 +13,8 @@ Rules (the report states them too, see NOTES):
   stopped; median (the mean of the two middle values for an even count) and p90 (nearest rank).
 - Escalations: the matrix steps recorded on each ticket (escalation.steps), counted by the level
   reached; a step that skips levels counts once, at the level it reached.
+- Exclusions: a ticket excluded (exclusion tag) at `as_of` is in `Report.excluded` only, not in any figure.
+- FCR: solved tickets with exactly one public agent comment and no customer comment after it before the solve.
 - CSAT: Slack 1-5 scores averaged, each person's latest rating of a ticket; Zendesk's good/bad as % good,
   the latest rating of each ticket. Only ratings of the tickets in scope, given at or before `as_of`.
 """
@@ -21,13 +23,15 @@ from __future__ import annotations
 import datetime as dt
 
 from integration.core.customers import match_customer
+from integration.core.exclusions import current_exclusion
 from integration.core.history import PolicyRow, to_clock_history
 from integration.core.sla_summary import TargetSummary
 from integration.core.sla.ticket import State, Target, compute_sla
 from integration.mappings.model import Mappings
 from integration.reports.credits import TargetDelay, organization_credit
 from integration.reports.figures import Group, Month, RatingRow, Report, TargetOutcome, TicketFigures, TicketRow
-from integration.reports.stats import csat_stats, escalation_counts, latest_ratings, target_stats
+from integration.reports.stats import (csat_stats, escalation_counts, fcr_stats, first_contact, follow_up_counts,
+                                       follow_up_outcomes, latest_ratings, target_stats)
 
 
 def ticket_figures(mappings: Mappings, row: TicketRow, as_of: dt.datetime) -> TicketFigures:
@@ -36,10 +40,14 @@ def ticket_figures(mappings: Mappings, row: TicketRow, as_of: dt.datetime) -> Ti
     recomputed = outcomes is not None
     if outcomes is None:
         outcomes = {target: _stored(row.sla[target]) for target in Target}
+    exclusion = current_exclusion([r for r in row.history if r.at <= as_of])
     return TicketFigures(id=row.id, organization_id=row.organization_id, tier=row.tier or "(unknown)",
                          priority=row.priority, status=row.status, created_at=row.created_at,
                          first_response=outcomes[Target.FIRST_RESPONSE], resolution=outcomes[Target.RESOLUTION],
-                         escalation_levels=levels, recomputed=recomputed)
+                         escalation_levels=levels, recomputed=recomputed,
+                         excluded=exclusion.reason if exclusion else None,
+                         first_contact=first_contact(row.history, as_of),
+                         follow_ups=follow_up_outcomes(row.escalation.follow_ups, as_of))
 
 
 def _replayed(mappings: Mappings, row: TicketRow, as_of: dt.datetime) -> dict[Target, TargetOutcome] | None:
@@ -73,7 +81,8 @@ def build(mappings: Mappings, month: Month, tickets: list[TicketRow], ratings: l
     """The report from the rows of the tickets in scope (the caller selects them) and their ratings."""
     scoped = [t for t in tickets if month.start <= t.created_at < month.end and t.created_at <= as_of
               and (organization_id is None or t.organization_id == organization_id)]
-    figures = sorted((ticket_figures(mappings, t, as_of) for t in scoped), key=lambda f: (f.created_at, f.id))
+    every = sorted((ticket_figures(mappings, t, as_of) for t in scoped), key=lambda f: (f.created_at, f.id))
+    figures = [f for f in every if f.excluded is None]
     ids = {f.id for f in figures}
     kept = latest_ratings([r for r in ratings if r.ticket_id in ids and r.at <= as_of])
     by_ticket: dict[int, list[RatingRow]] = {}
@@ -85,7 +94,9 @@ def build(mappings: Mappings, month: Month, tickets: list[TicketRow], ratings: l
         return Group(kind=kind, key=key, name=name, tickets=len(members),
                      first_response=target_stats([f.first_response for f in members]),
                      resolution=target_stats([f.resolution for f in members]),
-                     escalations=escalation_counts(members), csat=csat_stats(member_ratings), **extra)
+                     escalations=escalation_counts(members), csat=csat_stats(member_ratings),
+                     fcr=fcr_stats([f.first_contact for f in members]),
+                     follow_ups=follow_up_counts(members), **extra)
 
     tier_order = {name: i for i, name in enumerate(mappings.tiers)}
     tiers = sorted({f.tier for f in figures}, key=lambda t: (tier_order.get(t, len(tier_order)), t))
@@ -109,7 +120,8 @@ def build(mappings: Mappings, month: Month, tickets: list[TicketRow], ratings: l
     org_groups.sort(key=lambda g: (g.key == "none", g.name.casefold(), g.key))
     return Report(month=month, organization_id=organization_id, as_of=as_of,
                   mappings_fingerprint=mappings.fingerprint, total=group("all", "all", "All tickets", figures),
-                  tiers=tier_groups, organizations=tuple(org_groups), tickets=tuple(figures))
+                  tiers=tier_groups, organizations=tuple(org_groups), tickets=tuple(figures),
+                  excluded=tuple(f for f in every if f.excluded is not None))
 
 
 def organization_name(mappings: Mappings, organization_id: int | None) -> str:

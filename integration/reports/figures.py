@@ -106,6 +106,9 @@ class TicketFigures:
     resolution: TargetOutcome
     escalation_levels: tuple[int, ...]  # the level reached by each step, in order
     recomputed: bool  # False: its history could not be replayed, the stored summary was used
+    excluded: str | None = None  # outside the SLA at as_of: the reason (escalation.yaml exclusions)
+    first_contact: bool | None = None  # solved at as_of: resolved at first contact? None: not solved
+    follow_ups: tuple[str, ...] = ()  # CSAT follow-ups opened by as_of: met | missed | open, as they stood then
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,15 @@ class CsatStats:
 
 
 @dataclass(frozen=True)
+class FcrStats:
+    """First Contact Resolution (seed 002: good is 70-80 %)."""
+
+    solved: int
+    first_contact: int
+    pct: Decimal | None  # None: nothing solved
+
+
+@dataclass(frozen=True)
 class Group:
     kind: str  # all | tier | organization
     key: str  # "all", the tier name, or the organization id ("none" for tickets without one)
@@ -142,6 +154,8 @@ class Group:
     tier: str | None = None  # organizations: their tier in the mappings
     credit: OrgCredit | None = None  # organizations only
     slack_channel_id: str | None = None  # organizations with the Slack channel feature
+    fcr: FcrStats | None = None
+    follow_ups: dict[str, int] | None = None  # CSAT follow-ups: {"met", "missed", "open"} counts
 
 
 @dataclass(frozen=True)
@@ -154,6 +168,7 @@ class Report:
     tiers: tuple[Group, ...]
     organizations: tuple[Group, ...]
     tickets: tuple[TicketFigures, ...]
+    excluded: tuple[TicketFigures, ...] = ()  # outside the SLA (exclusion tags): not in any figure above
 
     @property
     def scope(self) -> str:
@@ -171,6 +186,13 @@ class Report:
 
 
 NOTES = (
+    "Exclusions: a ticket carrying an exclusion tag (customer-caused, third-party failure, force majeure; "
+    "escalation.yaml exclusions) when the report is made is left out of every figure and of service credits, and "
+    "listed separately with its reason.",
+    "CSAT follow-ups: each rating below 4 must be answered by a public agent comment within csat_follow_up "
+    "(default 24 h); counted as met, missed or still open as of the report, on the tickets in scope.",
+    "First Contact Resolution (FCR) = solved tickets with exactly one public agent comment and no customer comment "
+    "after it before the solve ÷ solved tickets (the seed calls 70-80 % good).",
     "Scope: tickets created in the month (UTC). Their SLA outcomes are as they stand when the report is made "
     "(\"as of\"), so a ticket created late in the month and answered in the next one counts in the month it was "
     "created.",

@@ -20,6 +20,8 @@ COLUMNS = (
     "resolution_median", "resolution_p90",
     *(f"escalations_level_{level}" for level in LEVELS),
     "csat_slack_ratings", "csat_slack_average", "csat_zendesk_good", "csat_zendesk_bad", "csat_zendesk_good_pct",
+    "fcr_solved", "fcr_first_contact", "fcr_pct", "csat_follow_ups_met", "csat_follow_ups_missed",
+    "csat_follow_ups_open",
     "monthly_fee", "credit_late_first_responses", "credit_hours", "credit_uncapped", "credit_cap", "credit",
     "credit_capped", "credit_provisional",
 )
@@ -52,6 +54,11 @@ def row(report: Report, group: Group) -> dict:
         "csat_zendesk_good": group.csat.zendesk_good, "csat_zendesk_bad": group.csat.zendesk_bad,
         "csat_zendesk_good_pct": _blank(group.csat.zendesk_good_pct),
     }
+    if group.fcr is not None:
+        values |= {"fcr_solved": group.fcr.solved, "fcr_first_contact": group.fcr.first_contact,
+                   "fcr_pct": _blank(group.fcr.pct)}
+    if group.follow_ups is not None:
+        values |= {f"csat_follow_ups_{kind}": n for kind, n in group.follow_ups.items()}
     credit = group.credit
     if credit is not None:
         values |= {

@@ -44,6 +44,8 @@ def render(report: Report) -> str:
         "<h2>Charts</h2>", _charts(report),
         "<h2>Escalations by level</h2>", _escalations([report.total, *report.tiers, *report.organizations]),
         "<h2>Customer satisfaction</h2>", _csat([report.total, *report.tiers, *report.organizations]),
+        "<h2>First contact resolution</h2>", _fcr([report.total, *report.tiers, *report.organizations]),
+        "<h2>Excluded from the SLA</h2>", _excluded(report),
         "<h2>Service credits</h2>", _credits(report.credits),
         "<h2>How the figures are made</h2>",
         "<ul>" + "".join(f"<li>{_e(note)}</li>" for note in NOTES) + "</ul>",
@@ -113,14 +115,37 @@ def _escalations(groups: list[Group]) -> str:
 
 def _csat(groups: list[Group]) -> str:
     head = ("<thead><tr><th>Group</th><th>Slack average (1–5)</th><th>Slack ratings</th>"
-            "<th>Zendesk % good</th><th>Good</th><th>Bad</th></tr></thead>")
+            "<th>Zendesk % good</th><th>Good</th><th>Bad</th><th>Follow-ups met</th><th>missed</th><th>open</th>"
+            "</tr></thead>")
     rows = []
     for g in groups:
         c = g.csat
         average = "—" if c.slack_average is None else f"{c.slack_average} / 5"
         rows.append(f"<tr><td>{_e(g.name)}</td><td>{average}</td><td>{c.slack_count}</td>"
-                    f"<td>{_e(pct(c.zendesk_good_pct))}</td><td>{c.zendesk_good}</td><td>{c.zendesk_bad}</td></tr>")
+                    f"<td>{_e(pct(c.zendesk_good_pct))}</td><td>{c.zendesk_good}</td><td>{c.zendesk_bad}</td>"
+                    + "".join(f"<td>{(g.follow_ups or {}).get(k, 0)}</td>" for k in ("met", "missed", "open"))
+                    + "</tr>")
     return f"<table>{head}<tbody>{''.join(rows)}</tbody></table>"
+
+
+def _fcr(groups: list[Group]) -> str:
+    head = "<thead><tr><th>Group</th><th>Solved</th><th>At first contact</th><th>FCR</th></tr></thead>"
+    rows = "".join(f"<tr><td>{_e(g.name)}</td><td>{g.fcr.solved}</td><td>{g.fcr.first_contact}</td>"
+                   f"<td>{_e(pct(g.fcr.pct))}</td></tr>" for g in groups if g.fcr is not None)
+    return (f"<table>{head}<tbody>{rows}</tbody></table><p class=\"small\">Solved with exactly one public agent "
+            "reply and no customer comment after it; the seed calls 70–80% good.</p>")
+
+
+def _excluded(report: Report) -> str:
+    if not report.excluded:
+        return '<p class="small">No excluded tickets.</p>'
+    rows = "".join(f"<tr><td>#{t.id}</td><td>{_e(t.organization_id or '—')}</td><td>{_e(t.tier)}</td>"
+                   f"<td>{t.created_at:%Y-%m-%d %H:%M}</td><td>{_e((t.excluded or '').replace('_', ' '))}</td></tr>"
+                   for t in report.excluded)
+    head = ("<thead><tr><th>Ticket</th><th>Organization</th><th>Tier</th><th>Created (UTC)</th><th>Reason</th>"
+            "</tr></thead>")
+    return (f"<table>{head}<tbody>{rows}</tbody></table><p class=\"small\">Left out of every figure above and of "
+            "service credits.</p>")
 
 
 def _credits(credits: tuple[OrgCredit, ...]) -> str:

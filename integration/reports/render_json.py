@@ -25,6 +25,7 @@ def to_dict(report: Report) -> dict:
         "tiers": [group_dict(g) for g in report.tiers],
         "organizations": [group_dict(g) for g in report.organizations],
         "tickets": [ticket_dict(t) for t in report.tickets],
+        "excluded_tickets": [ticket_dict(t) for t in report.excluded],
         "notes": list(NOTES),
     }
 
@@ -41,6 +42,9 @@ def group_dict(group: Group) -> dict:
         "breaches": {"first_response": group.first_response.breached, "resolution": group.resolution.breached},
         "escalations_by_level": {str(level): n for level, n in sorted(group.escalations.items())},
         "csat": csat_dict(group.csat),
+        "fcr": {"solved": group.fcr.solved, "first_contact": group.fcr.first_contact,
+                "pct": _number(group.fcr.pct)} if group.fcr else None,
+        "csat_follow_ups": group.follow_ups,
     }
     if group.kind == "organization":
         body["tier"] = group.tier
@@ -92,7 +96,8 @@ def ticket_dict(t: TicketFigures) -> dict:
     return {"id": t.id, "organization_id": t.organization_id, "tier": t.tier, "priority": t.priority,
             "status": t.status, "created_at": _iso(t.created_at), "first_response": outcome(t.first_response),
             "resolution": outcome(t.resolution), "escalation_levels": list(t.escalation_levels),
-            "recomputed": t.recomputed}
+            "recomputed": t.recomputed, "excluded": t.excluded, "first_contact": t.first_contact,
+            "csat_follow_ups": list(t.follow_ups)}
 
 
 def _number(value: Decimal | None) -> float | None:

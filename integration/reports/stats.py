@@ -6,7 +6,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from integration.core.compliance import percent
-from integration.reports.figures import BUCKETS, LEVELS, CsatStats, RatingRow, TargetOutcome, TargetStats, TicketFigures
+from integration.core.history import CommentRow, HistoryRow, StatusRow
+from integration.core.statuses import SOLVED_STATUSES
+from integration.reports.figures import BUCKETS, LEVELS, CsatStats, FcrStats, RatingRow, TargetOutcome, TargetStats, TicketFigures
 
 
 def target_stats(outcomes: list[TargetOutcome]) -> TargetStats:
@@ -72,6 +74,45 @@ def csat_stats(ratings: list[RatingRow]) -> CsatStats:
         if scores else None
     return CsatStats(slack_count=len(scores), slack_average=average, zendesk_good=good, zendesk_bad=bad,
                      zendesk_good_pct=percent(good, good + bad))
+
+
+def first_contact(history: tuple[HistoryRow, ...], as_of) -> bool | None:
+    """Solved at as_of (None if not): with exactly one public agent comment and no customer comment after it
+    before the (latest) solve?"""
+    rows = sorted((r for r in history if r.at <= as_of), key=lambda r: r.at)
+    statuses = [r for r in rows if isinstance(r, StatusRow)]
+    if not statuses or statuses[-1].status not in SOLVED_STATUSES:
+        return None
+    solved_at = statuses[-1].at
+    for row in reversed(statuses):  # the start of the final solved stretch (solved, then closed)
+        if row.status not in SOLVED_STATUSES:
+            break
+        solved_at = row.at
+    comments = [r for r in rows if isinstance(r, CommentRow) and r.public and r.at <= solved_at]
+    replies = [c for c in comments if c.by_agent]
+    if len(replies) != 1:
+        return False
+    return not any(not c.by_agent and c.at > replies[0].at for c in comments)
+
+
+def fcr_stats(flags: list[bool | None]) -> FcrStats:
+    solved = [f for f in flags if f is not None]
+    first = sum(solved)
+    return FcrStats(solved=len(solved), first_contact=first, pct=percent(first, len(solved)))
+
+
+def follow_up_outcomes(follow_ups, as_of) -> tuple[str, ...]:
+    def outcome(f) -> str:
+        if f.met_at is not None and f.met_at <= as_of:
+            return "met"
+        return "missed" if f.missed_at is not None and f.missed_at <= as_of else "open"
+
+    return tuple(outcome(f) for f in follow_ups if f.opened_at <= as_of)
+
+
+def follow_up_counts(figures: list[TicketFigures]) -> dict[str, int]:
+    outcomes = [o for f in figures for o in f.follow_ups]
+    return {kind: outcomes.count(kind) for kind in ("met", "missed", "open")}
 
 
 def hmm(seconds: int | None) -> str:

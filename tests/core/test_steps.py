@@ -135,3 +135,39 @@ def test_acknowledging_records_who_and_when_and_stops_the_reminders():
     later = FIRST_DUE + minutes(45)
     acknowledged = dataclasses.replace(ticket(level=2), escalation=result.escalation)
     assert plan(acknowledged, breached_first_response(later), tick(at=later), later).slack == []
+
+
+def breached_resolution(at):
+    sla = running_sla()
+    resolution_due = T0 + minutes(120)
+    sla[Target.RESOLUTION] = target(Target.RESOLUTION, State.BREACHED, due=resolution_due, length=minutes(120),
+                                    elapsed=at - T0, breached_at=resolution_due)
+    return sla
+
+
+def test_the_customer_success_step_assigns_the_dedicated_csm_inside_the_level_group_and_mentions_them():
+    # Brandt (pro, dedicated_csm) names CSM 360000400102 / U05CSMBRAND in the tests' organizations.yaml.
+    now = T0 + minutes(125)
+    result = plan(ticket(level=2, organization_id=BRANDT), breached_resolution(now), tick(at=now), now,
+                  organization_id=BRANDT)
+    assert result.level == 3
+    assert result.zendesk == OwnerChange("escalation_level_3", group_id=360000200003, assignee_id=360000400102)
+    assert result.note.endswith("Owner now: Customer Success (group 360000200003). "
+                                "Assigned to the organization's dedicated CSM (assignee 360000400102).")
+    assert [a.payload["channel"] for a in result.slack] == ["C05CUSTSUCC", "U05CSMBRAND"]
+
+
+def test_without_a_csm_the_customer_success_step_goes_to_the_level_owners_as_before():
+    now = T0 + minutes(125)
+    result = plan(ticket(level=2), breached_resolution(now), tick(at=now), now)
+    assert result.zendesk == OwnerChange("escalation_level_3", group_id=360000200003)
+    assert [a.payload["channel"] for a in result.slack] == ["C05CUSTSUCC", "C05NWLOGIST"]
+
+
+def test_a_csm_on_a_tier_that_lost_dedicated_csm_is_not_used():
+    tiers = {**MAPPINGS.tiers, "pro": dataclasses.replace(MAPPINGS.tiers["pro"], dedicated_csm=False)}
+    mappings = dataclasses.replace(MAPPINGS, tiers=tiers)
+    now = T0 + minutes(125)
+    result = plan_escalation(mappings, CTX, ticket(level=2, organization_id=BRANDT), customer(BRANDT),
+                             breached_resolution(now), tick(at=now), now)
+    assert result.zendesk.assignee_id is None

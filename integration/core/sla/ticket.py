@@ -20,6 +20,11 @@ The rules (the product's promises):
   ticket already at or past the new warning threshold keeps its earlier warning instant, or gets
   the change instant; one below it gets a new (future) warning. A stopped target keeps the policy
   that judged it; a reopened resolution takes the current policy at the reopen instant.
+- A policy with resolution_from_first_response (tiers.yaml resolution_starts: first_response)
+  holds the resolution clock until the first response stops (reported PAUSED, no due, until then).
+- An "exclusion" event (customer-caused, third-party, force majeure) stops both clocks counting
+  from its instant, like a pause of both (PAUSED, no due): nothing breaches while excluded. Ending
+  the exclusion resumes them with the time elapsed before it kept. A breach before it stays.
 - due: the instant the target is used up if the clock keeps running from now (for a stopped
   target, from the stop: the due that stood then; for BREACHED, the breach instant). warning:
   the instant elapsed reaches warning_ratio x target (may be in the past). PAUSED: due and
@@ -37,7 +42,7 @@ from integration.core.sla.walk import ZERO, as_utc
 
 DEFAULT_PAUSE_STATUSES = frozenset({"pending", "hold"})
 SOLVED_STATUSES = frozenset(statuses.SOLVED_STATUSES)
-EVENT_KINDS = frozenset({"status", "comment", "policy"})
+EVENT_KINDS = frozenset({"status", "comment", "policy", "exclusion"})
 
 
 class Target(str, Enum):
@@ -61,6 +66,7 @@ class Policy:
     resolution: timedelta
     pause_statuses: frozenset[str] = DEFAULT_PAUSE_STATUSES
     label: str = ""  # e.g. "enterprise/critical on 24x7"
+    resolution_from_first_response: bool = False  # the resolution clock starts at the first public agent reply
 
     def __post_init__(self) -> None:
         for target in Target:
@@ -79,6 +85,7 @@ class TicketEvent:
     public: bool = False  # kind="comment"
     by_agent: bool = False  # kind="comment"
     policy: Policy | None = None  # kind="policy": priority or tier change
+    excluded: bool = False  # kind="exclusion": True = outside the SLA from here, False = back inside
 
     def __post_init__(self) -> None:
         if self.kind not in EVENT_KINDS:
@@ -144,17 +151,23 @@ class _Replay:
         self.policy = policy
         self.at = created
         self.status = "new"
+        self.excluded = False
         self.first_response = _Track(Target.FIRST_RESPONSE, policy, warning_ratio)
         self.resolution = _Track(Target.RESOLUTION, policy, warning_ratio)
 
     def _running(self) -> list[_Track]:
+        if self.excluded:
+            return []
         tracks = [] if self.first_response.stopped else [self.first_response]
-        if not (self.resolution.stopped or self._paused()):
+        if not (self.resolution.stopped or self._paused() or self._not_started()):
             tracks.append(self.resolution)
         return tracks
 
     def _paused(self) -> bool:
         return self.status in self.policy.pause_statuses
+
+    def _not_started(self) -> bool:
+        return self.policy.resolution_from_first_response and not self.first_response.stopped
 
     def advance(self, to: datetime) -> None:
         """Run the clocks over [self.at, to) in the current status and policy."""
@@ -168,6 +181,8 @@ class _Replay:
     def apply(self, event: TicketEvent) -> None:
         if event.kind == "status":
             self.set_status(event.status or "")
+        elif event.kind == "exclusion":
+            self.excluded = event.excluded
         elif event.kind == "comment":
             if event.public and event.by_agent and not self.first_response.stopped:
                 self.first_response.stop(self.at)
@@ -189,8 +204,9 @@ class _Replay:
 
     def report(self, now: datetime) -> dict[Target, TargetStatus]:
         return {
-            Target.FIRST_RESPONSE: self.first_response.report(now, paused=False),
-            Target.RESOLUTION: self.resolution.report(now, paused=self._paused()),
+            Target.FIRST_RESPONSE: self.first_response.report(now, paused=self.excluded),
+            Target.RESOLUTION: self.resolution.report(
+                now, paused=self._paused() or self.excluded or self._not_started()),
         }
 
 
