@@ -5,6 +5,7 @@ import datetime as dt
 from dataclasses import replace
 
 from integration.core import history as rows
+from integration.core import timeline
 from integration.core.customers import Customer, match_customer
 from integration.core.context import Context
 from integration.core.steps import plan_escalation
@@ -17,6 +18,7 @@ from integration.core.sla_summary import SlaSummary
 from integration.core.sla.ticket import State, Target, TargetStatus, compute_sla
 from integration.core.statuses import SOLVED_STATUSES
 from integration.core.state import LANE_ESCALATION, LANE_SLA, Action, Decision, TicketState, TimerSpec
+from integration.core.withdraw import Correction, withdraw_unearned
 from integration.core.zendesk_update import UPDATE_FIELDS, desired_update, fetch_action, merge_owner_fields
 
 # Signals raised here (timers, Slack) about tickets we must already know: never a reason to read Zendesk.
@@ -33,25 +35,44 @@ def decide(mappings: Mappings, state: TicketState | None, signal: TicketSignal, 
         return Decision("refresh", "new ticket: reading its authoritative state from Zendesk",
                         actions=(fetch_action(signal.ticket_id, signal.source_key),))
     base = state or TicketState(id=signal.ticket_id, created_at=signal.created_at)
-    applied = apply_signal(base, signal, signal.at or now)
+    at = max(timeline.second(signal.at or now), base.created_at)
+    applied = apply_signal(base, signal, at)
+    problem = timeline.status_contradiction(list(base.history), signal.transition, at) if state else None
+    if signal.timeline is not None:
+        applied = timeline.rebuild(mappings, applied, signal)
     customer = match_customer(mappings, organization_id=applied.organization_id,
                               requester_email=applied.requester_email)
     priority = settle(mappings, applied, customer)
-    applied = _with_policy(applied, signal.at or now, customer.tier, priority)
+    applied = _with_policy(applied, at, customer.tier, priority)
+    if signal.timeline is None:
+        placed, policy_problem = timeline.place_policy(mappings, applied, signal, at)
+        applied, problem = replace(applied, history=placed), problem or policy_problem
     sla = compute_sla(rows.to_clock_history(mappings, customer, applied.created_at, list(applied.history)),
                       now, mappings.escalation.warning_ratio)
-    return _finish(mappings, ctx, state, applied, customer, sla, signal, now)
+    decision = _finish(mappings, ctx, state, applied, customer, sla, signal, now)
+    return _read_audits(decision, signal, problem) if problem else decision
+
+
+def _read_audits(decision: Decision, signal: TicketSignal, problem: str) -> Decision:
+    """Events that contradict our history (or leave a gap in it): Zendesk's audit log decides."""
+    read = fetch_action(signal.ticket_id, f"{signal.source_key}:audits")
+    return replace(decision, actions=decision.actions + (read,),
+                   detail=f"{decision.detail}; reading the audit log: {problem}")
 
 
 def apply_signal(state: TicketState, signal: TicketSignal, at: dt.datetime) -> TicketState:
-    """Fold an event into the state. Events can arrive out of order: each is placed at its own instant,
-    and the ticket's field snapshot only moves forward in time."""
+    """Fold an event into the state. Events can arrive out of order: each is placed at its own instant
+    (see integration.core.timeline), and the ticket's field snapshot only moves forward in time."""
     at = max(at, state.created_at)
     history = list(state.history)
-    if signal.status is not None and signal.status != rows.status_at(history, at):
-        history.append(rows.status_row(at, signal.status))
-    for comment in signal.comments:
-        row = rows.comment_row(max(comment.at, state.created_at), comment.public, comment.by_agent)
+    exact = signal.transition is not None and signal.transition.field == "status"
+    if signal.status is not None and signal.timeline is None and \
+            (exact or signal.status != rows.status_at(history, at)):
+        row = rows.status_row(at, signal.status)
+        if row not in history:
+            history.append(row)
+    for comment in signal.comments if signal.timeline is None else ():
+        row = rows.comment_row(max(timeline.second(comment.at), state.created_at), comment.public, comment.by_agent)
         if row not in history:
             history.append(row)
     changes: dict = {"history": tuple(history), "status": rows.status_at(history, None)}
@@ -82,8 +103,10 @@ def _with_policy(state: TicketState, at: dt.datetime, tier: str, decision: Prior
     history = list(state.history)
     current = rows.current_policy(history)
     if current != (tier, decision.priority):
-        # The first policy holds from creation; a later change holds from the event that caused it.
-        since = state.created_at if current is None else max(at, state.created_at)
+        # The first policy holds from creation; a later change holds from the event that caused it (never
+        # before the latest row: an event's own instant is placed by timeline.place_policy).
+        latest = max((r.at for r in rows.policies(history)), default=state.created_at)
+        since = state.created_at if current is None else max(at, latest, state.created_at)
         history.append(rows.policy_row(since, tier, decision.priority))
     return replace(state, history=tuple(history), tier=tier, priority=decision.priority.value,
                    priority_reason=decision.reason)
@@ -92,9 +115,12 @@ def _with_policy(state: TicketState, at: dt.datetime, tier: str, decision: Prior
 def _finish(mappings: Mappings, ctx: Context, before: TicketState | None, after: TicketState, customer: Customer,
             sla: dict[Target, TargetStatus], signal: TicketSignal, now: dt.datetime) -> Decision:
     after = replace(after, sla=SlaSummary.of(sla), mappings_fingerprint=mappings.fingerprint)
+    after, correction = withdraw_unearned(mappings, after, sla, ctx.ticket_url(after.id), now)
     plan = plan_escalation(mappings, ctx, after, customer, sla, signal, now)
     after = replace(after, level=plan.level, escalation=plan.escalation)
     update = merge_owner_fields(desired_update(mappings, after, sla), plan.zendesk, mappings)
+    if correction is not None:
+        update = _with_correction(update, correction)
     old_noted = _noted_values(before) if before else {}
     noted = _noted_values(after)
     change = _diff(before, after, update, old_noted, noted)
@@ -102,15 +128,26 @@ def _finish(mappings: Mappings, ctx: Context, before: TicketState | None, after:
     if not change:
         return Decision("unchanged", "nothing to change", state=after, timers=timers)
     version = (before.version if before else 0) + 1
+    # What we write is the newest word on the ticket's tags and priority: an older event's values must not undo it.
+    written_at = max(after.observed_at or now, now) if update.get("has_changes") else after.observed_at
     after = replace(after, version=version, zendesk_priority=update.get("priority", after.zendesk_priority),
-                    tags=_tags_after(after.tags, update),
+                    tags=_tags_after(after.tags, update), observed_at=written_at,
                     written={**after.written, **update.get("fields_by_name", {})})
     note = "\n\n".join(filter(None, [
-        sla_note(mappings, after, customer, sla, old_noted, noted) if noted != old_noted else None, plan.note]))
-    lane = LANE_ESCALATION if plan.zendesk else LANE_SLA
+        sla_note(mappings, after, customer, sla, old_noted, noted) if noted != old_noted else None,
+        correction.note if correction else None, plan.note]))
+    lane = LANE_ESCALATION if plan.zendesk or correction else LANE_SLA
     actions = ((_update_action(after, update, note, lane),) if update.get("has_changes") or note else ()) + \
-        tuple(plan.slack) + _csat_prompt(mappings, before, after, customer)
+        tuple(correction.slack if correction else ()) + tuple(plan.slack) + \
+        _csat_prompt(mappings, before, after, customer)
     return Decision("applied", _reason(before, signal), state=after, actions=actions, change=change, timers=timers)
+
+
+def _with_correction(update: dict, correction: Correction) -> dict:
+    removed = set(update.get("remove_tags", ())) | set(correction.zendesk["remove_tags"])
+    added = [t for t in update.get("additional_tags", ()) if t not in removed]
+    merged = {**update, "remove_tags": sorted(removed), "has_changes": True}
+    return {**merged, "additional_tags": added} if added else {k: v for k, v in merged.items() if k != "additional_tags"}
 
 
 def _csat_prompt(mappings: Mappings, before: TicketState | None, after: TicketState,
