@@ -24,6 +24,7 @@ from integration.core.zendesk_update import UPDATE_FIELDS, desired_update, fetch
 # Signals raised here (timers, Slack) about tickets we must already know: never a reason to read Zendesk.
 LOCAL_KINDS = ("tick", "acknowledge", "escalation_request", "csat")
 # Fields whose change is an "SLA change" for agents: each one gets exactly one internal note.
+TAGS_AT = "tags_written_at"  # in TicketState.written: when we last changed the ticket's tags
 NOTED = ("tier", "priority", "first_response_due", "resolution_due", "resolution_paused")
 
 
@@ -76,18 +77,19 @@ def apply_signal(state: TicketState, signal: TicketSignal, at: dt.datetime) -> T
         if row not in history:
             history.append(row)
     changes: dict = {"history": tuple(history), "status": rows.status_at(history, None)}
-    fields = _snapshot_fields(signal)
+    fields = _snapshot_fields(signal, state.written)
     if fields and (state.observed_at is None or at >= state.observed_at or signal.authoritative):
         changes |= fields | {"observed_at": max(at, state.observed_at or at)}
     return replace(state, **changes)
 
 
-def _snapshot_fields(signal: TicketSignal) -> dict:
+def _snapshot_fields(signal: TicketSignal, written: dict) -> dict:
     changes = {name: getattr(signal, name) for name in ("zendesk_priority", "requester_email", "subject",
                                                        "description") if getattr(signal, name) is not None}
     if signal.organization_known or signal.authoritative:
         changes["organization_id"] = signal.organization_id
-    if signal.tags is not None:
+    if signal.tags is not None and (signal.authoritative or TAGS_AT not in written or
+                                    signal.at is None or signal.at >= rows.parse_iso(written[TAGS_AT])):
         changes["tags"] = tuple(signal.tags)
     return changes
 
@@ -128,11 +130,11 @@ def _finish(mappings: Mappings, ctx: Context, before: TicketState | None, after:
     if not change:
         return Decision("unchanged", "nothing to change", state=after, timers=timers)
     version = (before.version if before else 0) + 1
-    # What we write is the newest word on the ticket's tags and priority: an older event's values must not undo it.
-    written_at = max(after.observed_at or now, now) if update.get("has_changes") else after.observed_at
+    # The tags we write are newer than any earlier event's: remember when, so such an event cannot undo them.
+    tags_at = {TAGS_AT: rows.iso(now)} if update.get("additional_tags") or update.get("remove_tags") else {}
     after = replace(after, version=version, zendesk_priority=update.get("priority", after.zendesk_priority),
-                    tags=_tags_after(after.tags, update), observed_at=written_at,
-                    written={**after.written, **update.get("fields_by_name", {})})
+                    tags=_tags_after(after.tags, update),
+                    written={**after.written, **update.get("fields_by_name", {}), **tags_at})
     note = "\n\n".join(filter(None, [
         sla_note(mappings, after, customer, sla, old_noted, noted) if noted != old_noted else None,
         correction.note if correction else None, plan.note]))
