@@ -74,8 +74,7 @@ def apply_signal(state: TicketState, signal: TicketSignal, at: dt.datetime) -> T
             history.append(row)
     for comment in signal.comments if signal.timeline is None else ():
         row = rows.comment_row(max(timeline.second(comment.at), state.created_at), comment.public, comment.by_agent)
-        if row not in history:
-            history.append(row)
+        history = timeline.with_comment(history, row)
     changes: dict = {"history": tuple(history), "status": rows.status_at(history, None)}
     fields = _snapshot_fields(signal, state.written)
     if fields and (state.observed_at is None or at >= state.observed_at or signal.authoritative):

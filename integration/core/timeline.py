@@ -78,6 +78,18 @@ def status_contradiction(history: list[HistoryRow], transition: Transition | Non
     return f"Zendesk says the status was {transition.previous!r} before {rows.iso(at)}; our history says {before!r}"
 
 
+def with_comment(history: list[HistoryRow], row: rows.CommentRow) -> list[HistoryRow]:
+    """Only the earliest public agent reply can move a clock (it stops the first response): internal notes,
+    end-user comments and later replies are not kept, so a long conversation does not grow what every
+    decision reads and replays (the inbox keeps every event for audit)."""
+    if not (row.public and row.by_agent):
+        return history
+    replies = [r for r in history if isinstance(r, rows.CommentRow) and r.public and r.by_agent]
+    if replies and min(r.at for r in replies) <= row.at:
+        return history
+    return [r for r in history if r not in replies] + [row]
+
+
 def _same_clock(status) -> object:
     # new and open differ only in assignment: a missed new -> open is no gap worth a read
     return "open" if status == "new" else status
@@ -101,7 +113,8 @@ def rebuild(mappings: Mappings, state: TicketState, signal: TicketSignal) -> Tic
         if wanted != policy:
             rebuilt.append(rows.policy_row(created if policy is None else at, *wanted))
             policy = wanted
-    comments = {rows.comment_row(max(second(c.at), created), c.public, c.by_agent) for c in signal.comments}
-    rebuilt += sorted(comments, key=lambda r: (r.at, r.public, r.by_agent))
+    for comment in signal.comments:
+        rebuilt = with_comment(rebuilt, rows.comment_row(max(second(comment.at), created), comment.public,
+                                                         comment.by_agent))
     later = [r for r in state.history if r.at > last and r not in rebuilt]
     return replace(state, history=tuple(rebuilt + later), status=rows.status_at(rebuilt + later, None))

@@ -102,3 +102,24 @@ def test_breach_tags_and_the_level_of_a_breach_that_never_happened_are_corrected
     assert slack and len({a.payload["channel"] for a in slack}) == len(slack)  # once to each of the same owner's
     first = {a.payload["channel"] for a in breached.actions if a.target == "slack"}
     assert {a.payload["channel"] for a in slack} <= first
+
+
+def test_a_ticket_paused_after_its_resolution_breach_keeps_the_breached_due():
+    created = "2026-03-02T09:00:00"  # pro urgent: resolution 4h, due 13:00
+    pending = event("status_changed", "2026-03-02T14:00:00", status="pending", priority="urgent", created=created,
+                    change=("status", "open", "pending"))
+    state, decisions = run(created, "urgent", [("2026-03-02T14:00:01", pending)], now="2026-03-02T15:00:00")
+    assert state.status == "pending"
+    assert state.sla.resolution.state == State.BREACHED.value
+    assert state.sla.resolution.due == at("2026-03-02T13:00:00")
+    written = [a.payload for d in decisions for a in d.actions if a.kind == "update_ticket"]
+    assert all({"id": 9003, "value": None} not in p.get("custom_fields", []) for p in written)
+
+
+def test_a_ticket_paused_before_its_breach_has_no_resolution_due():
+    created = "2026-03-02T09:00:00"
+    pending = event("status_changed", "2026-03-02T10:00:00", status="pending", priority="urgent", created=created,
+                    change=("status", "open", "pending"))
+    state, decisions = run(created, "urgent", [("2026-03-02T10:00:01", pending)], now="2026-03-02T15:00:00")
+    assert state.sla.resolution.state == State.PAUSED.value and state.sla.resolution.due is None
+    assert {"id": 9003, "value": None} in decisions[0].actions[0].payload["custom_fields"]
