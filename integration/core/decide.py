@@ -5,6 +5,7 @@ import datetime as dt
 from dataclasses import replace
 
 from integration.core import history as rows
+from integration.core import timeline
 from integration.core.customers import Customer, match_customer
 from integration.core.csat_follow_up import TIMER_KIND as FOLLOW_UP_TIMER
 from integration.core.exclusions import current_exclusion, with_exclusion
@@ -19,11 +20,13 @@ from integration.core.sla_summary import SlaSummary
 from integration.core.sla.ticket import State, Target, TargetStatus, compute_sla
 from integration.core.statuses import SOLVED_STATUSES
 from integration.core.state import LANE_ESCALATION, LANE_SLA, Action, Decision, TicketState, TimerSpec
+from integration.core.withdraw import Correction, withdraw_unearned
 from integration.core.zendesk_update import DesiredUpdate, desired_update, fetch_action
 
 # Signals raised here (timers, Slack) about tickets we must already know: never a reason to read Zendesk.
 LOCAL_KINDS = ("tick", "acknowledge", "escalation_request", "csat")
 # Fields whose change is an "SLA change" for agents: each one gets exactly one internal note.
+TAGS_AT = "tags_written_at"  # in TicketState.written: when we last changed the ticket's tags
 NOTED = ("tier", "priority", "first_response_due", "resolution_due", "resolution_paused", "excluded")
 
 
@@ -35,40 +38,60 @@ def decide(mappings: Mappings, state: TicketState | None, signal: TicketSignal, 
         return Decision("refresh", "new ticket: reading its authoritative state from Zendesk",
                         actions=(fetch_action(signal.ticket_id, signal.source_key),))
     base = state or TicketState(id=signal.ticket_id, created_at=signal.created_at)
-    applied = with_exclusion(mappings, apply_signal(base, signal, signal.at or now), signal.at or now)
+    at = max(timeline.second(signal.at or now), base.created_at)
+    applied = apply_signal(base, signal, at)
+    problem = timeline.status_contradiction(list(base.history), signal.transition, at) if state else None
+    if signal.timeline is not None:
+        applied = timeline.rebuild(mappings, applied, signal)
+    applied = with_exclusion(mappings, applied, at)
     customer = match_customer(mappings, organization_id=applied.organization_id,
                               requester_email=applied.requester_email)
     priority = settle(mappings, applied, customer)
-    applied = _with_policy(applied, signal.at or now, customer.tier, priority)
+    applied = _with_policy(applied, at, customer.tier, priority)
+    if signal.timeline is None:
+        placed, policy_problem = timeline.place_policy(mappings, applied, signal, at)
+        applied, problem = replace(applied, history=placed), problem or policy_problem
     sla = compute_sla(rows.to_clock_history(mappings, customer, applied.created_at, list(applied.history)),
                       now, mappings.escalation.warning_ratio)
-    return _finish(mappings, ctx, state, applied, customer, sla, signal, now)
+    decision = _finish(mappings, ctx, state, applied, customer, sla, signal, now)
+    return _read_audits(decision, signal, problem) if problem else decision
+
+
+def _read_audits(decision: Decision, signal: TicketSignal, problem: str) -> Decision:
+    """Events that contradict our history (or leave a gap in it): Zendesk's audit log decides."""
+    read = fetch_action(signal.ticket_id, f"{signal.source_key}:audits")
+    return replace(decision, actions=decision.actions + (read,),
+                   detail=f"{decision.detail}; reading the audit log: {problem}")
 
 
 def apply_signal(state: TicketState, signal: TicketSignal, at: dt.datetime) -> TicketState:
-    """Fold an event into the state. Events can arrive out of order: each is placed at its own instant,
-    and the ticket's field snapshot only moves forward in time."""
+    """Fold an event into the state. Events can arrive out of order: each is placed at its own instant
+    (see integration.core.timeline), and the ticket's field snapshot only moves forward in time."""
     at = max(at, state.created_at)
     history = list(state.history)
-    if signal.status is not None and signal.status != rows.status_at(history, at):
-        history.append(rows.status_row(at, signal.status))
-    for comment in signal.comments:
-        row = rows.comment_row(max(comment.at, state.created_at), comment.public, comment.by_agent)
+    exact = signal.transition is not None and signal.transition.field == "status"
+    if signal.status is not None and signal.timeline is None and \
+            (exact or signal.status != rows.status_at(history, at)):
+        row = rows.status_row(at, signal.status)
         if row not in history:
             history.append(row)
+    for comment in signal.comments if signal.timeline is None else ():
+        row = rows.comment_row(max(timeline.second(comment.at), state.created_at), comment.public, comment.by_agent)
+        history = timeline.with_comment(history, row)
     changes: dict = {"history": tuple(history), "status": rows.status_at(history, None)}
-    fields = _snapshot_fields(signal)
+    fields = _snapshot_fields(signal, state.written)
     if fields and (state.observed_at is None or at >= state.observed_at or signal.authoritative):
         changes |= fields | {"observed_at": max(at, state.observed_at or at)}
     return replace(state, **changes)
 
 
-def _snapshot_fields(signal: TicketSignal) -> dict:
+def _snapshot_fields(signal: TicketSignal, written: dict) -> dict:
     changes = {name: getattr(signal, name) for name in ("zendesk_priority", "requester_email", "subject",
                                                        "description") if getattr(signal, name) is not None}
     if signal.organization_known or signal.authoritative:
         changes["organization_id"] = signal.organization_id
-    if signal.tags is not None:
+    if signal.tags is not None and (signal.authoritative or TAGS_AT not in written or
+                                    signal.at is None or signal.at >= rows.parse_iso(written[TAGS_AT])):
         changes["tags"] = tuple(signal.tags)
     return changes
 
@@ -84,8 +107,10 @@ def _with_policy(state: TicketState, at: dt.datetime, tier: str, decision: Prior
     history = list(state.history)
     current = rows.current_policy(history)
     if current != (tier, decision.priority):
-        # The first policy holds from creation; a later change holds from the event that caused it.
-        since = state.created_at if current is None else max(at, state.created_at)
+        # The first policy holds from creation; a later change holds from the event that caused it (never
+        # before the latest row: an event's own instant is placed by timeline.place_policy).
+        latest = max((r.at for r in rows.policies(history)), default=state.created_at)
+        since = state.created_at if current is None else max(at, latest, state.created_at)
         history.append(rows.policy_row(since, tier, decision.priority))
     return replace(state, history=tuple(history), tier=tier, priority=decision.priority.value,
                    priority_reason=decision.reason)
@@ -94,9 +119,12 @@ def _with_policy(state: TicketState, at: dt.datetime, tier: str, decision: Prior
 def _finish(mappings: Mappings, ctx: Context, before: TicketState | None, after: TicketState, customer: Customer,
             sla: dict[Target, TargetStatus], signal: TicketSignal, now: dt.datetime) -> Decision:
     after = replace(after, sla=SlaSummary.of(sla), mappings_fingerprint=mappings.fingerprint)
+    after, correction = withdraw_unearned(mappings, after, sla, ctx.ticket_url(after.id), now)
     plan = plan_escalation(mappings, ctx, after, customer, sla, signal, now)
     after = replace(after, level=plan.level, escalation=plan.escalation)
     update = desired_update(mappings, after, sla).with_owner(plan.zendesk, mappings)
+    if correction is not None:
+        update = _with_correction(update, correction)
     old_noted = _noted_values(before) if before else {}
     noted = _noted_values(after)
     change = _diff(before, after, update, old_noted, noted)
@@ -105,14 +133,24 @@ def _finish(mappings: Mappings, ctx: Context, before: TicketState | None, after:
     if not change:
         return Decision("unchanged", "nothing to change", state=after, timers=timers)
     version = (before.version if before else 0) + 1
+    # The tags we write are newer than any earlier event's: remember when, so such an event cannot undo them.
+    tags_at = {TAGS_AT: rows.iso(now)} if update.additional_tags or update.remove_tags else {}
     after = replace(after, version=version, zendesk_priority=update.priority or after.zendesk_priority,
-                    tags=update.tags_after(after.tags), written={**after.written, **update.written})
+                    tags=update.tags_after(after.tags), written={**after.written, **update.written, **tags_at})
     note = "\n\n".join(filter(None, [
-        sla_note(mappings, after, customer, sla, old_noted, noted) if noted != old_noted else None, plan.note]))
-    lane = LANE_ESCALATION if plan.zendesk else LANE_SLA
+        sla_note(mappings, after, customer, sla, old_noted, noted) if noted != old_noted else None,
+        correction.note if correction else None, plan.note]))
+    lane = LANE_ESCALATION if plan.zendesk or correction else LANE_SLA
     actions = ((_update_action(after, update, note, lane),) if update.has_changes or note else ()) + \
-        tuple(plan.slack) + _csat_prompt(mappings, before, after, customer)
+        tuple(correction.slack if correction else ()) + tuple(plan.slack) + \
+        _csat_prompt(mappings, before, after, customer)
     return Decision("applied", _reason(before, signal), state=after, actions=actions, change=change, timers=timers)
+
+
+def _with_correction(update: DesiredUpdate, correction: Correction) -> DesiredUpdate:
+    removed = set(update.remove_tags) | set(correction.zendesk["remove_tags"])
+    return replace(update, remove_tags=tuple(sorted(removed)),
+                   additional_tags=tuple(t for t in update.additional_tags if t not in removed))
 
 
 def _csat_prompt(mappings: Mappings, before: TicketState | None, after: TicketState,

@@ -41,6 +41,8 @@ class StepRecord:
     reminders: int = 0
     acknowledged_at: dt.datetime | None = None
     acknowledged_by: str | None = None
+    withdrawn_at: dt.datetime | None = None  # the breach that caused it never happened (corrected history)
+    withdrawn_why: str | None = None
 
     def to_json(self) -> dict:
         data: dict[str, Any] = {"level": self.level, "owner": self.owner, "at": self.at.isoformat(),
@@ -50,6 +52,8 @@ class StepRecord:
             data["reminders"] = self.reminders
         if self.acknowledged_at is not None:
             data["acknowledged_at"], data["acknowledged_by"] = self.acknowledged_at.isoformat(), self.acknowledged_by
+        if self.withdrawn_at is not None:
+            data["withdrawn_at"], data["withdrawn_why"] = self.withdrawn_at.isoformat(), self.withdrawn_why
         return data
 
     @classmethod
@@ -60,7 +64,9 @@ class StepRecord:
                    triggers=tuple(TriggerRecord.from_json(t) for t in data.get("triggers", ())),
                    reminders=int(data.get("reminders", 0)),
                    acknowledged_at=parse_iso(data["acknowledged_at"]) if data.get("acknowledged_at") else None,
-                   acknowledged_by=data.get("acknowledged_by"))
+                   acknowledged_by=data.get("acknowledged_by"),
+                   withdrawn_at=parse_iso(data["withdrawn_at"]) if data.get("withdrawn_at") else None,
+                   withdrawn_why=data.get("withdrawn_why"))
 
 
 @dataclass(frozen=True)
@@ -121,7 +127,9 @@ class EscalationRecord:
 
     @property
     def last_step(self) -> StepRecord | None:
-        return self.steps[-1] if self.steps else None
+        """The latest step still standing (a withdrawn one stays in the record, but is no longer reminded)."""
+        standing = [s for s in self.steps if s.withdrawn_at is None]
+        return standing[-1] if standing else None
 
     def with_step(self, step: StepRecord) -> "EscalationRecord":
         return replace(self, steps=self.steps + (step,))
@@ -133,8 +141,15 @@ class EscalationRecord:
             else s for s in self.steps))
 
     def reminded(self, now: dt.datetime) -> "EscalationRecord":
-        last = self.steps[-1]
-        return replace(self, steps=self.steps[:-1] + (replace(last, notified_at=now, reminders=last.reminders + 1),))
+        last = self.last_step
+        return replace(self, steps=tuple(replace(s, notified_at=now, reminders=s.reminders + 1) if s is last else s
+                                         for s in self.steps))
+
+    def withdrawn(self, above: int, now: dt.datetime, why: str) -> "EscalationRecord":
+        """Every standing step above `above` withdrawn (kept in the record, marked)."""
+        return replace(self, steps=tuple(
+            replace(s, withdrawn_at=now, withdrawn_why=why) if s.level > above and s.withdrawn_at is None else s
+            for s in self.steps))
 
     def warned_about(self, target: Target, due: dt.datetime) -> bool:
         warned = self.warned.get(target)

@@ -91,18 +91,44 @@ def comment_row(at: dt.datetime, public: bool, by_agent: bool) -> CommentRow:
     return CommentRow(_utc(at), public, by_agent)
 
 
+def _at(row: HistoryRow) -> dt.datetime:
+    return row.at
+
+
 def status_at(rows: list[HistoryRow], at: dt.datetime | None) -> str:
     """The status in force at `at` (None: the latest); "new" before any status row."""
-    statuses = [r for r in rows if isinstance(r, StatusRow) and (at is None or r.at <= at)]
-    return max(statuses, key=lambda r: r.at).status if statuses else "new"
+    statuses = sorted((r for r in rows if isinstance(r, StatusRow) and (at is None or r.at <= at)), key=_at)
+    return statuses[-1].status if statuses else "new"  # at one instant, the row recorded last holds
+
+
+def status_before(rows: list[HistoryRow], at: dt.datetime) -> str:
+    """The status in force just before `at` (what a transition at `at` changed from)."""
+    statuses = sorted((r for r in rows if isinstance(r, StatusRow) and r.at < at), key=_at)
+    return statuses[-1].status if statuses else "new"
+
+
+def policies(rows) -> list[PolicyRow]:
+    return [r for r in rows if isinstance(r, PolicyRow)]
+
+
+def policy_at(rows: list[HistoryRow], at: dt.datetime) -> tuple[str, Priority] | None:
+    """The (tier, priority) in force at `at`: the latest policy row at or before it (the first one before it all)."""
+    known = sorted(policies(rows), key=lambda r: r.at)
+    if not known:
+        return None
+    held = [r for r in known if r.at <= at] or known[:1]
+    return held[-1].tier, held[-1].priority
+
+
+def policy_before(rows: list[HistoryRow], at: dt.datetime) -> tuple[str, Priority] | None:
+    known = sorted(policies(rows), key=lambda r: r.at)
+    held = [r for r in known if r.at < at] or known[:1]
+    return (held[-1].tier, held[-1].priority) if held else None
 
 
 def current_policy(rows: list[HistoryRow]) -> tuple[str, Priority] | None:
-    policies = [r for r in rows if isinstance(r, PolicyRow)]
-    if not policies:
-        return None
-    last = max(policies, key=lambda r: r.at)
-    return last.tier, last.priority
+    known = sorted(policies(rows), key=_at)
+    return (known[-1].tier, known[-1].priority) if known else None
 
 
 def to_clock_history(mappings: Mappings, customer: Customer, created_at: dt.datetime,

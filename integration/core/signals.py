@@ -19,6 +19,17 @@ class Comment:
 
 
 @dataclass(frozen=True)
+class Transition:
+    """A field's change at the instant Zendesk says it happened (an event subscription, or the audit log)."""
+
+    at: dt.datetime
+    field: str  # status | priority | organization
+    current: str | int | None  # status: "open"; priority: "normal" ("" = none); organization: an id or None
+    previous: str | int | None = None
+    previous_known: bool = False  # the event states the previous value (the audit log's Create rows do not)
+
+
+@dataclass(frozen=True)
 class TicketSignal:
     ticket_id: int
     kind: str  # created | updated | comment | status | … | snapshot | tick | acknowledge | escalation_request
@@ -40,6 +51,8 @@ class TicketSignal:
     ack_level: int | None = None  # kind="acknowledge": the level acknowledged
     csat: int | None = None  # kind="csat": the customer's rating, 1-5
     actor_team: str | None = None  # the actor's Slack team (Slack Connect: a customer's own team)
+    transition: Transition | None = None  # a *_changed event: what changed, from what, at `at`
+    timeline: tuple[Transition, ...] | None = None  # the audit log: every value each field took, from creation
     authoritative: bool = False  # read from the API by the worker: complete and trusted
     untrusted: tuple[str, ...] = field(default=())  # fields the payload carried that we could not trust
     source_key: str = ""  # the inbound event's dedup key, so follow-up actions are idempotent too

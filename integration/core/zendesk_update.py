@@ -40,8 +40,9 @@ def desired_fields(mappings: Mappings, state: TicketState, sla: dict[Target, Tar
 def desired_tags(state: TicketState, sla: dict[Target, TargetStatus]) -> tuple[set[str], set[str]]:
     wanted = {f"{TIER_TAG_PREFIX}{state.tier}"}
     wanted |= {tag for target, tag in BREACH_TAGS.items() if sla[target].state is State.BREACHED}
-    stale = {t for t in state.tags if t.startswith(TIER_TAG_PREFIX)} - wanted
-    return wanted - set(state.tags), stale
+    # A breach tag the (corrected) history no longer earns goes too; an agent's own tags are never touched.
+    ours = {t for t in state.tags if t.startswith(TIER_TAG_PREFIX) or t in BREACH_TAGS.values()}
+    return wanted - set(state.tags), ours - wanted
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from integration.zendesk.budget import ACCOUNT, ZendeskBudget
 from integration.zendesk.bulk import deliver_bulk
 from integration.zendesk.client import ZendeskRateLimited
 from integration.zendesk.outcomes import is_conflict, outcome_of_error, zendesk_ticket
-from integration.zendesk.snapshot import read_snapshot
+from integration.zendesk.snapshot import READS, read_snapshot
 
 BULK_FROM = 2  # this many updates waiting together go out as one Update Many job (one alone: a plain PUT)
 GATHER = 1.0  # seconds: after sending updates, let the next ones gather into one job instead of many small ones
@@ -118,7 +118,7 @@ class ZendeskGateway:
         return any(marker in (c.body or "") for c in self.zenpy.tickets.comments(ticket=ticket_id))
 
     def _fetch(self, action: Claimed):
-        wait = self.budget.spend(account=3)  # the ticket, its requester, its comments
+        wait = self.budget.spend(account=READS)  # the ticket, its requester, its audit log
         if wait:
             return Deferred(wait, "Zendesk rate budget")
         ticket_id = action.payload["ticket_id"]

@@ -17,6 +17,7 @@ from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, valid
 from integration.core.signals import ZENDESK_PRIORITIES, Comment, TicketSignal
 from integration.core.statuses import ZENDESK_STATUSES
 from integration.inbound import InputError, bounded_id, load_json, short
+from integration.zendesk.transitions import TransitionError, event_transition
 
 EVENT_PREFIX = "zen:event-type:"
 TRIGGER_SCHEMA = "escalator.zendesk.trigger/1"
@@ -139,6 +140,10 @@ def _parse_event(document: dict) -> Parsed:
         return Parsed(key, event_type, document, None, f"'{event_type}' events are not about tickets")
     detail = _load(TicketDetailSchema(), envelope["detail"], "detail")
     at = parse_time(envelope["time"], "time")
+    try:
+        transition = event_transition(event_type, envelope.get("event"), at)
+    except TransitionError as exc:
+        raise PayloadError(str(exc)) from None
     signal = TicketSignal(
         ticket_id=detail["id"], kind=event_type.removeprefix("ticket."), at=at,
         created_at=parse_time(detail["created_at"], "detail.created_at"),
@@ -146,7 +151,7 @@ def _parse_event(document: dict) -> Parsed:
         organization_id=detail["organization_id"], organization_known=True,
         subject=detail["subject"], description=detail["description"],
         tags=tuple(detail["tags"]) if detail["tags"] is not None else None,
-        comments=_comment(event_type, envelope.get("event") or {}, at), source_key=key,
+        comments=_comment(event_type, envelope.get("event") or {}, at), source_key=key, transition=transition,
     )
     return Parsed(key, event_type, document, signal)
 

@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlencode
 from werkzeug.wrappers import Request, Response
 
 from tests.fakes.zendesk_admin import AdminRoutes
+from tests.fakes.zendesk_audits import AuditRoutes
 from tests.fakes.zendesk_bulk import BulkRoutes
 from tests.fakes.zendesk_export import ExportRoutes
 from tests.fakes.zendesk_limits import RateLimiter
@@ -96,7 +97,8 @@ class FakeZendeskApp:
             ("GET", re.compile(r"/api/v2/organizations/(\d+)\.json"), self.show_organization),
             ("GET", re.compile(r"/api/v2/search\.json"), self.search),
         ]
-        extra = AdminRoutes(self).routes() + ExportRoutes(self).routes() + BulkRoutes(self).routes()
+        extra = AdminRoutes(self).routes() + ExportRoutes(self).routes() + BulkRoutes(self).routes() + \
+            AuditRoutes(self).routes()
         for method, pattern, handler in extra:
             self.routes.append((method, re.compile(pattern), handler))
 
@@ -158,6 +160,10 @@ class FakeZendeskApp:
                 except ZendeskError as exc:
                     return json_response(exc.status, exc.body)
         return json_response(404, {"error": "InvalidEndpoint", "description": "Not found"})
+
+    @staticmethod
+    def json(status: int, body: Any) -> Response:
+        return json_response(status, body)
 
     def _authorized(self, request: Request) -> bool:
         header = request.headers.get("Authorization", "")

@@ -13,6 +13,8 @@ import itertools
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
+from tests.fakes import zendesk_audits as audits
+
 STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
 PRIORITIES = ("urgent", "high", "normal", "low")
 
@@ -61,6 +63,7 @@ class ZendeskState:
         self.clock = clock
         self.tickets: dict[int, dict[str, Any]] = {}
         self.comments: dict[int, list[dict[str, Any]]] = {}
+        self.audits: dict[int, list[dict[str, Any]]] = {}  # tests/fakes/zendesk_audits.py
         self.users: dict[int, dict[str, Any]] = {}
         self.organizations: dict[int, dict[str, Any]] = {}
         self.rejected: dict[int, tuple[int, dict[str, Any]]] = {}
@@ -181,12 +184,14 @@ class ZendeskState:
         ticket["raw_subject"] = ticket["raw_subject"] or ticket["subject"]
         self.tickets[ticket_id] = ticket
         self.comments.setdefault(ticket_id, [])
+        creation = audits.create_audit(self, ticket)
         if description and not self.comments[ticket_id]:
-            self.add_comment(
+            comment = self.add_comment(
                 ticket_id,
                 {"body": description, "public": True, "author_id": requester_id,
-                 "created_at": ticket["created_at"]},
+                 "created_at": ticket["created_at"], "audit_id": creation["id"]},
             )
+            creation["events"].append(audits.comment_event(comment))
         return ticket
 
     def add_comment(self, ticket_id: int, fields: dict[str, Any]) -> dict[str, Any]:
@@ -209,6 +214,9 @@ class ZendeskState:
             "created_at": fields.get("created_at") or self.now(),
         }
         self.comments[ticket_id].append(comment)
+        if not fields.get("audit_id"):  # a comment seeded on its own is an audit of its own
+            audits.record(self, ticket_id, comment["created_at"], comment["author_id"],
+                          [audits.comment_event(comment)], comment["audit_id"])
         return comment
 
     # -- ticket writes -------------------------------------------------------
@@ -309,6 +317,8 @@ class ZendeskState:
             "via": {"channel": "api", "source": {"from": {}, "to": {}, "rel": None}},
             "events": events,
         }
+        if events:
+            audits.record(self, ticket_id, audit["created_at"], author_id, copy.deepcopy(events), audit_id)
         return {"ticket": copy.deepcopy(ticket), "audit": audit}
 
     def create_ticket(self, data: dict[str, Any], author_id: int) -> dict[str, Any]:
