@@ -17,6 +17,7 @@ from integration.core.signals import TicketSignal
 from integration.core.state import Action
 from integration.slack.binding import bind_channel
 from integration.slack.handlers import handle_command, handle_csat, handle_customer_escalate, handle_event
+from integration.slack.thread_events import handle_message
 from integration.slack.verify import SlackSignatureError, verify_slack
 from integration.core.customer_views import CSAT_ACTION, ESCALATE_ACTION
 
@@ -63,6 +64,8 @@ def events(services, body: bytes):
     if envelope.get("type") != "event_callback":
         return _answer(services, 200, f"'{envelope.get('type')}' is not handled", "ignored")
     # Slack retries (X-Slack-Retry-Num) carry the same event_id: the inbox answers them as duplicates.
+    if (envelope.get("event") or {}).get("type") == "message":
+        return _answer(services, 200, handle_message(services, envelope), "handled")
     return _answer(services, 200, handle_event(services, envelope), "handled")
 
 

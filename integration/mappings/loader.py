@@ -253,4 +253,5 @@ def _organization(org: Mapping[str, Any], default: Mapping[str, Any]) -> Organiz
         slack_channel_id=org.get("slack_channel_id"),
         monthly_fee=float(fee) if fee is not None else None,
         vip_requesters=tuple(dict.fromkeys(org.get("vip_requesters", ()))),
+        auto_ticket=bool(org.get("auto_ticket", False)),
     )

@@ -49,6 +49,7 @@ class Organization:
     slack_channel_id: str | None = None
     monthly_fee: float | None = None
     vip_requesters: tuple[str, ...] = ()  # emails whose tickets get the VIP floor
+    auto_ticket: bool = False  # every new top-level message in its Slack channel opens a ticket
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,7 @@ class OrganizationSchema(BaseSchema):
     slack_channel_id = slack_channel_id(allow_none=True)
     monthly_fee = Number(minimum=0, what="a number of 0 or more (the monthly fee)", allow_none=True)
     vip_requesters = ListOf(email(), what="email addresses")
+    auto_ticket = Bool(load_default=False)
 
 
 class OrganizationsFile(BaseSchema):
