@@ -236,3 +236,14 @@ def test_an_edit_in_the_thread_adds_a_short_follow_up(stack, fake_slack, fake_ze
     time.sleep(0.5)
     bodies = [c["body"].split("\n")[0] for c in ticket_comments(fake_zendesk, ticket_id, customer)]
     assert bodies[-2:] == ["It takes 10 minutes", "edited: It takes 20 minutes"]
+
+
+def test_status_names_the_tickets_thread(stack, fake_slack, fake_zendesk):
+    send(stack, fake_slack, command("Exports fail since this morning"))
+    ticket_id = wait_for(lambda: [t for t in fake_zendesk._state.tickets if t >= 50_000])[0]
+    thread_ts = wait_for(lambda: bound_ts(stack, ticket_id))
+    wait_for(lambda: send(stack, fake_slack, command(f"status #{ticket_id}", trigger="S1")).json["text"]
+             != f"I could not find ticket #{ticket_id}")
+    answer = send(stack, fake_slack, command(f"status #{ticket_id}", trigger="S2")).json
+    assert f"<!date^{thread_ts.split('.')[0]}^" in answer["blocks"][-1]["elements"][0]["text"]
+    assert f"<#{CHANNEL}>" in answer["blocks"][-1]["elements"][0]["text"]
