@@ -247,3 +247,26 @@ def test_status_names_the_tickets_thread(stack, fake_slack, fake_zendesk):
     answer = send(stack, fake_slack, command(f"status #{ticket_id}", trigger="S2")).json
     assert f"<!date^{thread_ts.split('.')[0]}^" in answer["blocks"][-1]["elements"][0]["text"]
     assert f"<#{CHANNEL}>" in answer["blocks"][-1]["elements"][0]["text"]
+
+
+def test_auto_ticket_channels_open_a_ticket_for_each_new_message(database, tmp_path, fake_zendesk, fake_slack):
+    mappings = mappings_for_tests(tmp_path)
+    organizations = mappings / "organizations.yaml"
+    organizations.write_text(organizations.read_text().replace("slack_channel_id: C05NWLOGIST",
+                                                               "slack_channel_id: C05NWLOGIST\n    auto_ticket: true"))
+    assert "auto_ticket: true" in organizations.read_text()
+    fake_slack.accept_any_channel = True
+    clock = RealClock(dt.datetime.now(UTC))
+    built = build_stack(database, mappings, fake_zendesk, clock, slack_bot_token=fake_slack.token,
+                        slack_api_url=fake_slack.base_url, slack_signing_secret=fake_slack.signing_secret)
+    message = fake_slack.seed_message(CHANNEL, CUSTOMER, "Our invoices are missing")
+    envelope = slack_event({**message, "channel": CHANNEL})
+    assert send(built, fake_slack, envelope).json["message"] == "opening a ticket"
+    assert send(built, fake_slack, envelope, retry_num=1).json["message"] == "duplicate"
+    for _ in range(3):
+        built.drain()
+        time.sleep(1.1)  # the channel's pace
+    (created,) = fake_zendesk.calls_to("POST", "/api/v2/tickets.json")
+    assert "Our invoices are missing" in created.json["ticket"]["comment"]["body"]
+    assert thread_posts(fake_slack, message["ts"])[0]["text"].startswith("Ticket #")
+    built.services.engine.dispose()
