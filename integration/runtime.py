@@ -7,10 +7,14 @@ import threading
 
 from zenpy import Zenpy
 
+from integration.core.threads import SLACK_TARGET, ZENDESK_TARGET
 from integration.services import Services
+from integration.slack.thread_mirror import poster as thread_poster
+from integration.storage.threads import Threads
+from integration.zendesk.thread_comments import ZendeskThreadWriter
 from integration.slack.requests_in_zendesk import TicketOpener
 from integration.slack.pacing import SharedChannelPacer
-from integration.slack.gateway import SlackGateway, build_slack_gateway
+from integration.slack.gateway import SlackGateway, build_slack_gateway, response_hosts
 from integration.worker import Worker
 from integration.zendesk.client import build_zenpy
 from integration.zendesk.budget import ACCOUNT, TICKET_UPDATE, ZendeskBudget
@@ -33,11 +37,20 @@ def build_worker(services: Services, *, zenpy: Zenpy | None = None, slack: Slack
     zendesk = DryRunZendesk(services.sessions, services.ingestor) if zenpy is None \
         else ZendeskGateway(zenpy, services.ingestor, budget, gather=config.zendesk_gather_seconds)
     deliverers = {"zendesk": zendesk, "slack": slack,
-                  "open": TicketOpener(zenpy, slack.client, services.ingestor, subdomain=config.zendesk_subdomain)}
+                  "open": TicketOpener(zenpy, slack.client, services.ingestor, subdomain=config.zendesk_subdomain),
+                  SLACK_TARGET: thread_poster(slack.client, zenpy, services, slack.pacer, budget),
+                  ZENDESK_TARGET: ZendeskThreadWriter(zenpy, slack.client, Threads(services.sessions, services.now),
+                                                      budget, subdomain=config.zendesk_subdomain,
+                                                      file_hosts=slack_file_hosts(config))}
     ingestor = services.ingestor
     return Worker(services.sessions, deliverers, now=services.now,
                   lease=dt.timedelta(seconds=config.outbox_lease_seconds),
                   tickers=(ingestor.fire_due_timers, ingestor.redecide_after_mapping_edit, budget.forget_old))
+
+
+def slack_file_hosts(config) -> tuple[str, ...]:
+    """Where shared files may be downloaded from with the bot token: Slack's file host (or the configured API's)."""
+    return ("https://files.slack.com/",) + response_hosts(config)[1:]
 
 
 def zendesk_budget(services: Services) -> ZendeskBudget:

@@ -18,7 +18,7 @@ from integration.mappings.loader import load_mappings
 
 ORG_KEYS = (
     "zendesk_id, name, domains, tier, timezone, holiday_country, holiday_subdivision, closed_dates, "
-    "slack_channel_id, monthly_fee, vip_requesters, csm"
+    "slack_channel_id, monthly_fee, vip_requesters, csm, auto_ticket"
 )
 ESC_KEYS = "warning_ratio, renotify_minutes, executive_tag, manager_level, staff_slack_channel_ids, levels, exclusions, csat_follow_up"
 FILES = "tiers.yaml, organizations.yaml, escalation.yaml, priority.yaml, zendesk.yaml"

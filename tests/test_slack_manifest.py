@@ -21,8 +21,9 @@ def test_manifest_urls_are_our_routes(tmp_path):
 
 
 def test_manifest_subscribes_to_the_events_we_handle_and_the_scopes_we_call():
-    assert MANIFEST["settings"]["event_subscriptions"]["bot_events"] == ["reaction_added"]
+    assert MANIFEST["settings"]["event_subscriptions"]["bot_events"] == ["reaction_added", "message.channels",
+                                                                           "message.groups"]
     assert MANIFEST["features"]["slash_commands"][0]["command"] == "/support"
     assert set(MANIFEST["oauth_config"]["scopes"]["bot"]) == {
         "chat:write", "chat:write.public", "commands", "reactions:read", "channels:history", "groups:history",
-        "users:read", "users:read.email"}
+        "users:read", "users:read.email", "files:read"}

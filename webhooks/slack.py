@@ -12,6 +12,7 @@ from flask import Blueprint, current_app, jsonify, request
 from integration.slack.actions import handle_actions
 from integration.slack.handlers import handle_command, handle_event
 from integration.slack.payloads import PayloadError, parse_command, parse_event, parse_interaction
+from integration.slack.thread_events import handle_message
 from integration.slack.verify import SlackSignatureError, verify_slack
 
 log = logging.getLogger("escalator.webhooks.slack")
@@ -64,6 +65,8 @@ def events(services, parsed: tuple[dict, dict]):
     if envelope["type"] != "event_callback":
         return _answer(services, 200, f"'{envelope['type']}' is not handled", "ignored")
     # Slack retries (X-Slack-Retry-Num) carry the same event_id: the inbox answers them as duplicates.
+    if envelope["event"]["type"] == "message":
+        return _answer(services, 200, handle_message(services, document), "handled")
     return _answer(services, 200, handle_event(services, envelope, document), "handled")
 
 

@@ -266,4 +266,5 @@ def _organization(org: Mapping[str, Any], default: Mapping[str, Any]) -> Organiz
         monthly_fee=float(fee) if fee is not None else None,
         vip_requesters=tuple(dict.fromkeys(org.get("vip_requesters", ()))),
         csm=Csm(**org["csm"]) if org.get("csm") else None,
+        auto_ticket=bool(org.get("auto_ticket", False)),
     )

@@ -67,6 +67,7 @@ class Organization:
     monthly_fee: float | None = None
     vip_requesters: tuple[str, ...] = ()  # emails whose tickets get the VIP floor
     csm: Csm | None = None  # only on tiers with dedicated_csm
+    auto_ticket: bool = False  # every new top-level message in its Slack channel opens a ticket
 
 
 @dataclass(frozen=True)

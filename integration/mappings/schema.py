@@ -123,6 +123,7 @@ class OrganizationSchema(BaseSchema):
     monthly_fee = Number(minimum=0, what="a number of 0 or more (the monthly fee)", allow_none=True)
     vip_requesters = ListOf(email(), what="email addresses")
     csm = Obj(CsmSchema, allow_none=True)
+    auto_ticket = Bool(load_default=False)
 
 
 class OrganizationsFile(BaseSchema):

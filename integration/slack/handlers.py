@@ -5,6 +5,7 @@ from integration.core.signals import TicketSignal
 from integration.core import customer_views as views
 from integration.slack.binding import Binding, bind_channel
 from integration.slack.commands import parse_support
+from integration.slack.thread_status import with_thread
 from integration.slack.desk import open_tickets, pending_timers, requester_of, view_of, visible_ticket
 from integration.core.state import Action
 from integration.inbound import bounded_id
@@ -41,8 +42,10 @@ def _status(services, binding: Binding, ticket_id: int | None, user: str | None)
             name = binding.organization.name or str(binding.organization.zendesk_id)
             return views.status_list([view_of(t, services.ingestor.context, customer=True) for t in tickets], name)
         ticket = visible_ticket(session, binding, ticket_id, user)
-        return views.ticket_status(view_of(ticket, services.ingestor.context, customer=customer)) if ticket else \
-            views.ticket_not_found(ticket_id)
+        if ticket is None:
+            return views.ticket_not_found(ticket_id)
+        return with_thread(session, views.ticket_status(view_of(ticket, services.ingestor.context, customer=customer)),
+                           ticket_id)
 
 
 def _who(services, binding: Binding, ticket_id: int) -> dict:

@@ -11,6 +11,8 @@ from integration.core import customer_views as views
 from integration.slack.desk import view_of
 from integration.slack.gateway import outcome_of_error as slack_outcome
 from integration.core.state import Action
+from integration.core.threads import SLACK_TARGET
+from integration.storage import threads
 from integration.storage.models import SlackOrigin, Ticket
 from integration.storage.repo import enqueue
 from integration.zendesk.client import api_url
@@ -115,5 +117,8 @@ class TicketOpener:
             message = views.opened(view)
             reply = {"ticket_id": ticket["id"], "channel": payload["channel"], "text": message["text"],
                      "blocks": message["blocks"], "thread_ts": payload.get("message_ts")}
-            enqueue(session, Action("slack", "post_message", reply, f"opened-{ticket['id']}"),
+            # The ticket's thread: the customer's message, or (for /support) our reply once it has its ts.
+            threads.bind(session, ticket_id=ticket["id"], organization_id=payload["organization_id"],
+                         channel_id=payload["channel"], thread_ts=payload.get("message_ts"), now=self.ingestor.now())
+            enqueue(session, Action(SLACK_TARGET, "start_thread", reply, f"opened-{ticket['id']}"),
                     ticket_id=ticket["id"], now=self.ingestor.now())

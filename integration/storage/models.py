@@ -182,3 +182,20 @@ class SlackOrigin(Base):
     channel_id: Mapped[str] = mapped_column(String(255), index=True)
     user_id: Mapped[str | None] = mapped_column(String(255), index=True)
     opened_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class SlackThread(Base):
+    """A ticket's conversation in its customer's Slack channel (issue 12). Ended bindings stay, for the record."""
+
+    __tablename__ = "slack_threads"
+    __table_args__ = (Index("ix_slack_threads_channel_ts", "channel_id", "thread_ts"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    organization_id: Mapped[int] = mapped_column(BigInteger)
+    channel_id: Mapped[str] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32))  # None until the opening post has its ts
+    last_status: Mapped[str | None] = mapped_column(String(16))  # the last status line posted
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    ended_reason: Mapped[str] = mapped_column(Text, default="")

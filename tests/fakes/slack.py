@@ -123,6 +123,18 @@ class FakeSlack(LocalServer):
         with self._lock:
             return self._state.add_user_message(channel_id, user_id, text)
 
+    def seed_file(self, file_id: str, name: str, content: bytes, **fields: Any) -> dict[str, Any]:
+        """A file a person shared (files.info, and its url_private_download on this server)."""
+        with self._lock:
+            self._state.root_url = self.root_url
+            return self._state.add_file(file_id, name, content, **fields)
+
+    def seed_thread_reply(self, channel_id: str, user_id: str, text: str, thread_ts: str,
+                          files: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """A person's reply in a thread; returns the message as a `message` event carries it."""
+        with self._lock:
+            return self._state.add_thread_reply(channel_id, user_id, text, thread_ts, files)
+
     def seed_workspace(self) -> None:
         """The channels and users that tests/fixtures/slack/*.json refer to."""
         self.seed_channel("C05NWLOGIST", "ext-northwind-support", is_ext_shared=True,

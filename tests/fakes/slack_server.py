@@ -82,6 +82,8 @@ class FakeSlackApp:
             "users.info": state.user_info,
             "users.lookupByEmail": state.lookup_by_email,
             "reactions.add": state.reactions_add,
+            "conversations.replies": state.conversations_replies,
+            "files.info": state.files_info,
         }
 
     # -- WSGI ----------------------------------------------------------------
@@ -155,6 +157,8 @@ class FakeSlackApp:
                              content_type=fault.content_type), error or f"http_{fault.status}")
         if method == RESPONSE_METHOD:
             return self._response_url(request.path[len("/response/"):], args), None
+        if method.startswith("/files-pri/"):
+            return self._download(request, method)
         handler = self.methods.get(method)
         if handler is None:
             return json_response(404, {"ok": False, "error": "unknown_method"}), "unknown_method"
@@ -170,6 +174,18 @@ class FakeSlackApp:
             return json_response(exc.status, {"ok": False, "error": exc.error, **exc.extra},
                                  exc.headers), exc.error
         return json_response(200, {"ok": True, **result}), None
+
+    def _download(self, request: Request, path: str) -> tuple[Response, str | None]:
+        """url_private_download: the file's bytes for the bot's token; Slack answers others with a login page."""
+        if self._auth_error(request, {}) is not None:
+            return Response("<html>sign in</html>", status=302, headers={"Location": "/signin"}), "not_authed"
+        file_id = path.split("/")[2].split("-", 1)[1]
+        with self.lock:
+            content = self.state.file_content.get(file_id)
+            mimetype = self.state.files.get(file_id, {}).get("mimetype", "application/octet-stream")
+        if content is None:
+            return Response("not found", status=404), "file_not_found"
+        return Response(content, status=200, content_type=mimetype), None
 
     def _auth_error(self, request: Request, args: dict[str, Any]) -> str | None:
         header = request.headers.get("Authorization", "")

@@ -135,6 +135,9 @@ class SlackState:
         self.pacing: tuple[float, int, int] | None = None  # (per_second, burst, retry_after)
         self._buckets: dict[str, tuple[float, float]] = {}
         self._next_us = FIRST_TS_US
+        self.files: dict[str, dict[str, Any]] = {}  # files.info objects
+        self.file_content: dict[str, bytes] = {}  # what GET url_private_download answers
+        self.root_url = ""  # set by FakeSlack once it listens: files' download urls point here
 
     # -- seeding ---------------------------------------------------------------
     def add_channel(self, channel_id: str, name: str | None, *, is_ext_shared: bool = False,
@@ -367,3 +370,50 @@ class SlackState:
                 return {}
         reactions.append({"name": name, "users": [BOT_USER_ID], "count": 1})
         return {}
+
+    # -- threads and files (issue 12) -------------------------------------------
+    def add_file(self, file_id: str, name: str, content: bytes, *, mimetype: str = "text/plain",
+                 user: str = "", size: int | None = None) -> dict[str, Any]:
+        """A file a person shared: files.info returns it; its url_private_download needs the bot token."""
+        info = {"id": file_id, "created": 1_717_000_000, "timestamp": 1_717_000_000, "name": name,
+                "title": name, "mimetype": mimetype, "filetype": name.rsplit(".", 1)[-1], "user": user,
+                "size": len(content) if size is None else size, "mode": "hosted", "is_external": False,
+                "url_private": f"{self.root_url}/files-pri/{self.team['id']}-{file_id}/{name}",
+                "url_private_download": f"{self.root_url}/files-pri/{self.team['id']}-{file_id}/download/{name}",
+                "permalink": f"https://{self.team['domain']}.slack.com/files/{user}/{file_id}/{name}"}
+        self.files[file_id] = info
+        self.file_content[file_id] = content
+        return copy.deepcopy(info)
+
+    def add_thread_reply(self, channel_id: str, user_id: str, text: str, thread_ts: str,
+                         files: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """A person's reply in a thread (conversations.replies returns it); the event's `event` body."""
+        ts = self.next_ts()
+        team = self.users.get(user_id, {}).get("team_id", self.team["id"])
+        message: dict[str, Any] = {"type": "message", "user": user_id, "team": team, "text": text, "ts": ts,
+                                   "thread_ts": thread_ts, "channel": channel_id}
+        if files:
+            message["files"] = copy.deepcopy(files)
+        self.messages.setdefault(channel_id, []).append(
+            {**message, "posted_at": self.clock(), "args": {}, "history": []})
+        return {k: copy.deepcopy(v) for k, v in message.items()}
+
+    def conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel_id = self._channel(args)
+        ts = str(args.get("ts") or "")
+        found = [m for m in self.messages.get(channel_id, []) if m["ts"] == ts or m.get("thread_ts") == ts]
+        if not found:
+            raise SlackError("thread_not_found")
+        found.sort(key=lambda m: float(m["ts"]))
+        include_metadata = as_bool(args.get("include_all_metadata", False))
+        public = [self.public(m) for m in found[: int(args.get("limit") or 1000)]]
+        if not include_metadata:
+            for message in public:
+                message.pop("metadata", None)
+        return {"messages": public, "has_more": False}
+
+    def files_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        info = self.files.get(str(args.get("file") or ""))
+        if info is None:
+            raise SlackError("file_not_found")
+        return {"file": copy.deepcopy(info)}

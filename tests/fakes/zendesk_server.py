@@ -93,6 +93,8 @@ class FakeZendeskApp:
             ("POST", re.compile(r"/api/v2/tickets/(\d+)/tags\.json"), self.tags),
             ("DELETE", re.compile(r"/api/v2/tickets/(\d+)/tags\.json"), self.tags),
             ("GET", re.compile(r"/api/v2/users/search\.json"), self.search_users),
+            ("POST", re.compile(r"/api/v2/users\.json"), self.create_user),
+            ("POST", re.compile(r"/api/v2/uploads\.json"), self.upload),
             ("GET", re.compile(r"/api/v2/users/(\d+)\.json"), self.show_user),
             ("GET", re.compile(r"/api/v2/organizations/(\d+)\.json"), self.show_organization),
             ("GET", re.compile(r"/api/v2/search\.json"), self.search),
@@ -111,7 +113,7 @@ class FakeZendeskApp:
     def handle(self, request: Request) -> Response:
         raw = request.get_data()
         try:
-            body = json.loads(raw) if raw else None
+            body = json.loads(raw) if raw and request.path != "/api/v2/uploads.json" else (raw or None)
         except ValueError:
             body = raw.decode("utf-8", "replace")
         query = {k: v[-1] for k, v in parse_qs(request.query_string.decode(), keep_blank_values=True).items()}
@@ -304,3 +306,25 @@ class FakeZendeskApp:
         results = self.state.search_tickets(query.get("query", ""))
         return json_response(200, {"results": results, "facets": None, "next_page": None,
                                    "previous_page": None, "count": len(results)})
+
+    def create_user(self, request: Request, body: Any, query: dict[str, str]) -> Response:
+        """POST /api/v2/users.json: 422 when the email is taken (Zendesk's "Email: … is already being used")."""
+        user = (body or {}).get("user") if isinstance(body, dict) else None
+        if not isinstance(user, dict) or not user.get("name"):
+            raise ZendeskError(422, {"error": "RecordInvalid", "description": "Record validation errors",
+                                     "details": {"name": [{"description": "Name: cannot be blank"}]}})
+        email = (user.get("email") or "").lower()
+        if email and any((u.get("email") or "").lower() == email for u in self.state.users.values()):
+            raise ZendeskError(422, {"error": "RecordInvalid", "description": "Record validation errors",
+                                     "details": {"email": [{"description": f"Email: {email} is already being used"
+                                                                           " by another user", "error": "DuplicateValue"}]}})
+        created = self.state.add_user(None, {k: v for k, v in user.items() if k != "identities"})
+        return json_response(201, {"user": copy.deepcopy(created)})
+
+    def upload(self, request: Request, body: Any, query: dict[str, str]) -> Response:
+        """POST /api/v2/uploads.json?filename=…: the raw bytes in the body; a token for a comment's `uploads`."""
+        if not query.get("filename"):
+            raise ZendeskError(400, {"error": "InvalidParameter", "description": "filename is required"})
+        content = body if isinstance(body, bytes) else (json.dumps(body).encode() if body is not None else b"")
+        return json_response(201, {"upload": self.state.add_upload(query["filename"], content,
+                                                                   request.mimetype or "application/binary")})

@@ -75,6 +75,8 @@ class ZendeskState:
         self.webhook_secrets: dict[str, str] = {}
         self.triggers: dict[int, dict[str, Any]] = {}
         self._ids = itertools.count(50_000)
+        self.uploads: dict[str, dict[str, Any]] = {}  # token -> the attachment it will become
+        self.upload_content: dict[int, bytes] = {}  # attachment id -> bytes
         self._event_ids = itertools.count(7_000_000)
 
     # -- helpers -------------------------------------------------------------
@@ -207,7 +209,7 @@ class ZendeskState:
             "html_body": html_body,
             "plain_body": body,
             "public": bool(fields.get("public", True)),
-            "attachments": [],
+            "attachments": [copy.deepcopy(self.uploads[t]) for t in fields.get("uploads") or () if t in self.uploads],
             "audit_id": fields.get("audit_id") or next(self._event_ids),
             "via": {"channel": fields.get("via_channel", "api"), "source": {"from": {}, "to": {}, "rel": None}},
             "metadata": {"system": {}, "custom": {}},
@@ -303,6 +305,7 @@ class ZendeskState:
                 "public": comment_in.get("public", True),
                 "author_id": comment_in.get("author_id") or author_id,
                 "audit_id": audit_id,
+                "uploads": comment_in.get("uploads"),
             })
             events.append({k: comment[k] for k in
                            ("id", "type", "author_id", "body", "html_body", "plain_body",
@@ -327,6 +330,10 @@ class ZendeskState:
             raise record_invalid({"description": [{"description": "Description: cannot be blank",
                                                    "error": "BlankValue"}]})
         self._validate(data)
+        source = data.get("via_followup_source_id")
+        if source is not None and (source not in self.tickets or self.tickets[source]["status"] != "closed"):
+            raise record_invalid({"via_followup_source_id": [{"description": "Follow-up source: must be a closed "
+                                                                              "ticket", "error": "InvalidValue"}]})
         fields = {k: v for k, v in data.items()
                   if k not in ("comment", "requester", "additional_tags", "remove_tags")}
         requester = data.get("requester")
@@ -342,6 +349,9 @@ class ZendeskState:
         fields.setdefault("status", "new")
         fields["description"] = ""
         fields["via"] = {"channel": "api", "source": {"from": {}, "to": {}, "rel": None}}
+        if source is not None:
+            fields["via"] = {"channel": "api", "source": {"from": {"ticket_id": source}, "to": {}, "rel": "follow_up"}}
+            fields.pop("via_followup_source_id")
         ticket = self.add_ticket(None, fields)
         ticket["description"] = comment.get("body") or comment.get("html_body")
         ticket["updated_at"] = None  # the first write stamps it with now, like created_at
@@ -393,3 +403,15 @@ class ZendeskState:
         return [copy.deepcopy(u) for u in self.users.values()
                 if value and (value == (u.get("email") or "").lower()
                               or value in (u.get("name") or "").lower())]
+
+    def add_upload(self, filename: str, content: bytes, content_type: str) -> dict[str, Any]:
+        attachment_id = self.next_id()
+        token = f"upload-{attachment_id}"
+        attachment = {"id": attachment_id, "file_name": filename, "content_type": content_type,
+                      "size": len(content), "inline": False, "deleted": False,
+                      "content_url": f"https://{self.subdomain}.zendesk.com/attachments/token/{token}/?name={filename}",
+                      "url": self.url(f"attachments/{attachment_id}.json")}
+        self.uploads[token] = attachment
+        self.upload_content[attachment_id] = content
+        return {"token": token, "expires_at": self.now(), "attachment": copy.deepcopy(attachment),
+                "attachments": [copy.deepcopy(attachment)]}
