@@ -100,6 +100,7 @@ class Ingestor:
         with self.sessions.begin() as session:
             rows = repo.lock_tickets(session, sorted({t.ticket_id for t in due}))
             timers.mark_all_fired(session, due, now)
+            repo.preload_timers(session, sorted(rows))
             for ticket_id in sorted({t.ticket_id for t in due}):
                 kinds = ", ".join(f"{t.kind} due {t.due_at.isoformat()}" for t in due if t.ticket_id == ticket_id)
                 signal = TicketSignal(ticket_id=ticket_id, kind="tick", at=now)

@@ -79,7 +79,8 @@ def save_decision(session: Session, decision: Decision, *, inbox_id: int | None,
 
 def _save_consequences(session: Session, decision: Decision, inbox_id: int | None, now: dt.datetime) -> None:
     if decision.state is not None:
-        if "level" in decision.change or _newly_breached(decision):
+        # A breach's own warnings expire at its due and are dropped at claim; other steps drop them here.
+        if "level" in decision.change and not _newly_breached(decision):
             drop_stale_warnings(session, decision.state, now)
     ticket_id = decision.state.id if decision.state else None
     merged = [a for a in decision.actions if a.kind == "update_ticket"]
@@ -230,9 +231,19 @@ def drop_stale_warnings(session: Session, state: TicketState, now: dt.datetime) 
     return dropped
 
 
+def preload_timers(session: Session, ticket_ids: list[int]) -> None:
+    """Read the timers of a batch of locked tickets in one query, for their decisions to replace."""
+    loaded: dict[int, list[Timer]] = {ticket_id: [] for ticket_id in ticket_ids}
+    for timer in session.scalars(select(Timer).where(Timer.ticket_id.in_(ticket_ids))):
+        loaded[timer.ticket_id].append(timer)
+    session.info["escalator.timers"] = loaded
+
+
 def replace_timers(session: Session, state: TicketState, specs) -> None:
     wanted = {spec.kind: spec for spec in specs}
-    existing = {t.kind: t for t in session.execute(select(Timer).where(Timer.ticket_id == state.id)).scalars()}
+    preloaded = session.info.get("escalator.timers", {}).pop(state.id, None)
+    rows = preloaded if preloaded is not None else session.scalars(select(Timer).where(Timer.ticket_id == state.id))
+    existing = {t.kind: t for t in rows}
     for kind, timer in existing.items():
         if kind not in wanted and timer.fired_at is None:
             session.delete(timer)
