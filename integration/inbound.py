@@ -121,3 +121,12 @@ def storable(text: str, limit: int = 2000) -> str:
     """Any text made safe for a TEXT column: encodable, no NUL, bounded."""
     cleaned = str(text).encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
     return cleaned[:limit]
+
+
+def flatten_messages(messages) -> str:
+    """marshmallow's nested error messages as one line: `field: message; other.field: message`."""
+    if isinstance(messages, dict):
+        return "; ".join(f"{key}: {flatten_messages(value)}" for key, value in sorted(messages.items(), key=str))
+    if isinstance(messages, list):
+        return ", ".join(flatten_messages(m) for m in messages)
+    return str(messages)

@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from integration.storage.db import make_engine, make_sessions
 from tests.db import backends, database_url
 from tests.harness import TEST_MAPPINGS
 
@@ -26,3 +27,11 @@ def database(request, tmp_path):
     """A migrated, empty database URL: SQLite always, PostgreSQL too when TEST_DATABASE_URL is set."""
     with database_url(request.param, tmp_path) as url:
         yield url
+
+
+@pytest.fixture
+def sessions(database):
+    """Sessions on the `database` fixture's migrated database (the engine disposed after the test)."""
+    engine = make_engine(database)
+    yield make_sessions(engine)
+    engine.dispose()

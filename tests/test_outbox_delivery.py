@@ -1,25 +1,16 @@
 """The outbox's delivery rules: one desired state per ticket, lanes, fenced claims, waits that are not attempts."""
 import datetime as dt
 
-import pytest
 from sqlalchemy import select
 
 from integration.core.state import LANE_ESCALATION, LANE_SLA, Action
 from integration.core.zendesk_update import merge_updates
 from integration.storage import outbox
-from integration.storage.db import make_engine, make_sessions
 from integration.storage.models import OutboxAction
 from integration.storage.repo import enqueue
 
 T0 = dt.datetime(2026, 3, 2, 14, 0, tzinfo=dt.timezone.utc)
 MINUTE = dt.timedelta(minutes=1)
-
-
-@pytest.fixture
-def sessions(database):
-    engine = make_engine(database)
-    yield make_sessions(engine)
-    engine.dispose()
 
 
 def update(ticket_id, version, lane=LANE_SLA, **fields):

@@ -3,22 +3,13 @@ import datetime as dt
 import logging
 import threading
 
-import pytest
 
 from integration.storage import rate_budget
-from integration.storage.db import make_engine, make_sessions
 from integration.storage.rate_budget import Budget
 from integration.zendesk.budget import ACCOUNT, TICKET_UPDATE, ZendeskBudget
 
 T0 = dt.datetime(2026, 3, 2, 14, 0, tzinfo=dt.timezone.utc)
 S = dt.timedelta(seconds=1)
-
-
-@pytest.fixture
-def sessions(database):
-    engine = make_engine(database)
-    yield make_sessions(engine)
-    engine.dispose()
 
 
 def take(sessions, budget, spend, at):

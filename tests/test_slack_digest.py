@@ -2,7 +2,6 @@
 Deferred outcome, stale warnings dropped at the breach, and Acknowledge all through the signed interactions route."""
 import datetime as dt
 
-import pytest
 from sqlalchemy import select
 
 from integration.core.digest import DigestItem
@@ -13,7 +12,6 @@ from integration.mappings.loader import load_mappings
 from integration.slack.gateway import ChannelPacer, SlackGateway
 from integration.core.sla_summary import SlaSummary, TargetSummary
 from integration.storage import outbox
-from integration.storage.db import make_engine, make_sessions
 from integration.storage.models import OutboxAction, Ticket
 from integration.storage.repo import enqueue, save_decision
 from tests.harness import TEST_MAPPINGS
@@ -119,13 +117,6 @@ def test_a_warning_already_past_due_is_dropped_not_posted(fake_slack):
         claimed(2, warning_payload(2, MANAGER, NOW + dt.timedelta(minutes=3)))])
     assert outcomes[1] == outbox.Delivered("dropped: already past due")
     assert fake_slack.messages(MANAGERS) == [] and len(fake_slack.messages(MANAGER)) == 1
-
-
-@pytest.fixture
-def sessions(database):
-    engine = make_engine(database)
-    yield make_sessions(engine)
-    engine.dispose()
 
 
 def test_a_pacing_deferral_is_not_an_attempt(sessions, fake_slack):

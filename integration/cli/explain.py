@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 
 import click
 
@@ -37,17 +36,14 @@ def parse_instant(value: str, option: str) -> dt.datetime:
 def explain(org, priority, created, subject, requester, mappings_dir, now) -> None:
     """Print tier, priority and why, calendar, due and warning times, and the escalation path."""
     from integration.core.explain import explain_ticket
-    from integration.mappings.loader import MappingsError, load_mappings
+    from integration.cli.mappings import load_or_report, mappings_directory
 
     created_at = parse_instant(created, "--created")
     now_at = parse_instant(now, "--now") if now else dt.datetime.now(dt.timezone.utc)
-    directory = mappings_dir or os.environ.get("MAPPINGS_DIR") or "mappings"
-    try:
-        mappings = load_mappings(directory)
-    except MappingsError as exc:
-        for issue in exc.errors:
-            click.echo(str(issue), err=True)
-        raise click.ClickException(f"{len(exc.errors)} errors in {directory}; fix them first")
+    directory = mappings_directory(mappings_dir)
+    mappings, errors = load_or_report(directory)
+    if mappings is None:
+        raise click.ClickException(f"{errors} errors in {directory}; fix them first")
     word = priority.lower()
     result = explain_ticket(
         mappings,

@@ -26,17 +26,28 @@ def check(directory: str | None) -> None:
     Prints every error as file:line key.path: message, then exits 1; prints a summary and exits 0
     when the files are valid.
     """
-    directory = directory or os.environ.get("MAPPINGS_DIR") or "mappings"
-    try:
-        loaded = load_mappings(directory)
-    except MappingsError as error:
-        for issue in error.errors:
-            click.echo(str(issue), err=True)
-        click.echo(f"{_plural(len(error.errors), 'error')} in {directory}", err=True)
-        raise SystemExit(1) from None
+    directory = mappings_directory(directory)
+    loaded, errors = load_or_report(directory)
+    if loaded is None:
+        click.echo(f"{_plural(errors, 'error')} in {directory}", err=True)
+        raise SystemExit(1)
     click.echo(
         f"mappings OK: {_plural(len(loaded.tiers), 'tier')}, {_plural(len(loaded.calendars), 'calendar')}, "
         f"{_plural(len(loaded.organizations), 'organization')}, "
         f"{_plural(len(loaded.escalation.levels), 'escalation level')} "
         f"(fingerprint {loaded.fingerprint[:12]})"
     )
+
+
+def mappings_directory(given: str | None) -> str:
+    return given or os.environ.get("MAPPINGS_DIR") or "mappings"
+
+
+def load_or_report(directory: str):
+    """(the mappings, 0), or (None, how many errors) after printing each as file:line key.path: message."""
+    try:
+        return load_mappings(directory), 0
+    except MappingsError as error:
+        for issue in error.errors:
+            click.echo(str(issue), err=True)
+        return None, len(error.errors)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from integration.inbound import InputError, load_json, parse_form
+from integration.inbound import InputError, flatten_messages, load_json, parse_form
 
 SLACK_ID = validate.Length(min=1, max=255)
 MAX_TEXT = 4000  # Slack caps a command's text well below this
@@ -128,13 +128,5 @@ def _load(schema: Schema, data: object, where: str) -> dict:
     try:
         loaded = schema.load(data)
     except ValidationError as exc:
-        raise PayloadError(f"{where}: {_flatten(exc.messages)}"[:300]) from None
+        raise PayloadError(f"{where}: {flatten_messages(exc.messages)}"[:300]) from None
     return loaded
-
-
-def _flatten(messages) -> str:
-    if isinstance(messages, dict):
-        return "; ".join(f"{key}: {_flatten(value)}" for key, value in sorted(messages.items(), key=str))
-    if isinstance(messages, list):
-        return ", ".join(_flatten(m) for m in messages)
-    return str(messages)

@@ -16,7 +16,7 @@ from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, valid
 
 from integration.core.signals import ZENDESK_PRIORITIES, Comment, TicketSignal
 from integration.core.statuses import ZENDESK_STATUSES
-from integration.inbound import InputError, bounded_id, load_json, short
+from integration.inbound import InputError, bounded_id, flatten_messages, load_json, short
 from integration.zendesk.transitions import TransitionError, event_transition
 
 EVENT_PREFIX = "zen:event-type:"
@@ -106,15 +106,7 @@ def _load(schema: Schema, data: object, where: str) -> dict:
     try:
         return schema.load(data)
     except ValidationError as exc:
-        raise PayloadError(f"{where}: {_flatten(exc.messages)}") from None
-
-
-def _flatten(messages) -> str:
-    if isinstance(messages, dict):
-        return "; ".join(f"{key}: {_flatten(value)}" for key, value in sorted(messages.items(), key=str))
-    if isinstance(messages, list):
-        return ", ".join(_flatten(m) for m in messages)
-    return str(messages)
+        raise PayloadError(f"{where}: {flatten_messages(exc.messages)}") from None
 
 
 def parse_time(text: str, where: str) -> dt.datetime:
