@@ -27,7 +27,7 @@ class Config:
     zendesk_account_rate_limit: int = 700
     zendesk_ticket_update_rate_limit: int = 100
     # After updates go out, the next ones gather this long into one Update Many job (a storm: few big jobs).
-    zendesk_gather_seconds: float = 1.0
+    zendesk_gather_seconds: float = 0.5
     # Accept unsigned Zendesk/Slack webhooks when no secret is set. Development only; logged loudly.
     insecure_dev_webhooks: bool = False
 

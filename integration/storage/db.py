@@ -19,7 +19,9 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         _serialize_writers(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    # A worker runs a timer loop, a delivery loop, a heartbeat and a pool of 8 deliveries: enough connections
+    # that none of them waits for another's.
+    return create_engine(url, pool_pre_ping=True, pool_size=12, max_overflow=8)
 
 
 def make_sessions(engine: Engine) -> sessionmaker[Session]:

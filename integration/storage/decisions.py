@@ -88,7 +88,7 @@ class Ingestor:
         return self._apply(session, TicketSignal(ticket_id=ticket_id, kind="tick", at=now), None, now, reason,
                            loaded=(state,))
 
-    def fire_due_timers(self, limit: int = 25) -> int:
+    def fire_due_timers(self, limit: int = 40) -> int:
         """Claim due timers, then decide their tickets in one transaction: the tickets locked together (in id
         order), their timers marked fired together, one decision a ticket however many of its timers are due.
         A ticket whose decision fails is rolled back alone; its timer is tried again when its lease runs out."""

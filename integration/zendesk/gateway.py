@@ -21,7 +21,7 @@ from integration.zendesk.outcomes import is_conflict, outcome_of_error, zendesk_
 from integration.zendesk.snapshot import READS, read_snapshot
 
 BULK_FROM = 2  # this many updates waiting together go out as one Update Many job (one alone: a plain PUT)
-GATHER = 1.0  # seconds: after sending updates, let the next ones gather into one job instead of many small ones
+GATHER = 0.5  # seconds: after sending updates, let the next ones gather into one job instead of many small ones
 
 
 class ZendeskGateway:
