@@ -82,6 +82,7 @@ class FakeSlackApp:
             "users.info": state.user_info,
             "users.lookupByEmail": state.lookup_by_email,
             "reactions.add": state.reactions_add,
+            "views.open": state.views_open,
         }
 
     # -- WSGI ----------------------------------------------------------------
