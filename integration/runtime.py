@@ -12,6 +12,7 @@ from integration.services import Services
 from integration.slack.thread_mirror import poster as thread_poster
 from integration.storage.threads import Threads
 from integration.zendesk.thread_comments import ZendeskThreadWriter
+from integration.storage.credits import remind_overdue
 from integration.slack.requests_in_zendesk import TicketOpener
 from integration.slack.pacing import SharedChannelPacer
 from integration.slack.gateway import SlackGateway, build_slack_gateway, response_hosts
@@ -45,7 +46,8 @@ def build_worker(services: Services, *, zenpy: Zenpy | None = None, slack: Slack
     ingestor = services.ingestor
     return Worker(services.sessions, deliverers, now=services.now,
                   lease=dt.timedelta(seconds=config.outbox_lease_seconds),
-                  tickers=(ingestor.fire_due_timers, ingestor.redecide_after_mapping_edit, budget.forget_old))
+                  tickers=(ingestor.fire_due_timers, ingestor.redecide_after_mapping_edit, budget.forget_old,
+                           lambda: remind_overdue(services.sessions, services.mappings.current, services.now())))
 
 
 def slack_file_hosts(config) -> tuple[str, ...]:

@@ -39,14 +39,19 @@ class Services:
     ingestor: Ingestor
     metrics: Metrics
     now: Callable[[], dt.datetime]
+    # (organization id, "YYYY-MM", as of) → MonthStanding: the report's figures for credits and `/support sla`
+    month_standing: Callable | None = None
 
 
 def build_services(config: Config, now: Callable[[], dt.datetime] = utcnow) -> Services:
     mappings = MappingsStore(config.mappings_dir, logger=log, min_interval=config.mappings_poll_seconds)
     engine = make_engine(config.database_url)
     sessions = make_sessions(engine)
+    from integration.reports.credit_standing import month_standing
+
     return Services(config=config, mappings=mappings, engine=engine, sessions=sessions,
-                    ingestor=Ingestor(sessions, mappings, now, context_for(config)), metrics=Metrics(), now=now)
+                    ingestor=Ingestor(sessions, mappings, now, context_for(config)), metrics=Metrics(), now=now,
+                    month_standing=lambda org, month, at: month_standing(sessions, mappings.current, org, month, at))
 
 
 def context_for(config: Config) -> Context:

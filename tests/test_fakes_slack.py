@@ -478,6 +478,11 @@ def test_fixture_encodes_signs_and_decodes_back(name: str) -> None:
         assert {"id", "username", "team_id"} <= set(data["user"])
         assert {"action_id", "block_id", "value", "type"} <= set(data["actions"][0])
         assert data["container"]["message_ts"] == data["message"]["ts"]
+    elif name.startswith("view_submission_"):
+        assert content_type == "application/x-www-form-urlencoded"
+        [payload] = parse_qs(body.decode())["payload"]
+        assert json.loads(payload) == data and data["type"] == "view_submission"
+        assert {"callback_id", "private_metadata", "state"} <= set(data["view"])
     else:
         assert content_type == "application/json" and json.loads(body) == data
 

@@ -20,7 +20,7 @@ ORG_KEYS = (
     "zendesk_id, name, domains, tier, timezone, holiday_country, holiday_subdivision, closed_dates, "
     "slack_channel_id, monthly_fee, vip_requesters, csm, auto_ticket"
 )
-ESC_KEYS = "warning_ratio, renotify_minutes, executive_tag, manager_level, staff_slack_channel_ids, levels, exclusions, csat_follow_up"
+ESC_KEYS = "warning_ratio, renotify_minutes, executive_tag, manager_level, staff_slack_channel_ids, levels, exclusions, csat_follow_up, billing_slack_channel_ids, csat_alert_below, csat_alert_at"
 FILES = "tiers.yaml, organizations.yaml, escalation.yaml, priority.yaml, zendesk.yaml"
 WINDOW = 'HH:MM-HH:MM in local time, like "09:00-18:00"; 24:00 only as a closing time'
 
@@ -327,6 +327,28 @@ CASES = {
         "escalation.yaml", "csat_follow_up: 24h", "csat_follow_up: tomorrow",
         "mappings/escalation.yaml:{line} csat_follow_up: 'tomorrow' is not a duration (like 24h, 1d or 90m; on the "
         "clock on the wall, a day is 24 hours)",
+    ),
+    "billing channel by name": Case(
+        "escalation.yaml", "billing_slack_channel_ids: [C05BILLING1]", "billing_slack_channel_ids: ['#billing']",
+        "mappings/escalation.yaml:{line} billing_slack_channel_ids[0]: '#billing' is not a Slack channel id "
+        "(like C0123ABCD or G0123ABCD: the channel's ID, not its #name)",
+    ),
+    "billing channel as a customer channel": Case(
+        "organizations.yaml", "slack_channel_id: C05NWLOGIST", "slack_channel_id: C05BILLING1",
+        "mappings/organizations.yaml:{line} organizations[0].slack_channel_id: 'C05BILLING1' is a billing channel "
+        "(escalation.yaml line {billing}); a customer channel must be the customer's own, or it would show them "
+        "every organization's credits",
+        {"billing": "escalation.yaml::billing_slack_channel_ids: [C05BILLING1]"},
+    ),
+    "csat alert threshold out of range": Case(
+        "escalation.yaml", "csat_alert_below: 4.0", "csat_alert_below: 40",
+        "mappings/escalation.yaml:{line} csat_alert_below: 40 is not a CSAT threshold (a number above 1 and at most "
+        "5, like 4.0)",
+    ),
+    "csat alert time not a time": Case(
+        "escalation.yaml", 'csat_alert_at: "09:00"', 'csat_alert_at: "9am"',
+        "mappings/escalation.yaml:{line} csat_alert_at: '9am' is not a time of day (HH:MM in the organization's "
+        'timezone, like "09:00")',
     ),
     "date in another format": Case(
         "organizations.yaml", '"2025-12-24"', "12/24/2025",

@@ -10,6 +10,7 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 
 from integration.slack.actions import handle_actions
+from integration.slack.credits import view_submission
 from integration.slack.handlers import handle_command, handle_event
 from integration.slack.payloads import PayloadError, parse_command, parse_event, parse_interaction
 from integration.slack.thread_events import handle_message
@@ -73,6 +74,10 @@ def events(services, parsed: tuple[dict, dict]):
 @blueprint.post("/webhooks/slack/interactions")
 @verified(parse_interaction, FORM)
 def interactions(services, payload: dict):
+    if payload["type"] == "view_submission" and payload["view"] is not None:
+        services.metrics.count_webhook("slack", "handled")
+        problem = view_submission(services, payload)  # Slack closes the modal on an empty 200
+        return (jsonify(problem), 200) if problem else ("", 200)
     if payload["type"] != "block_actions":
         return _answer(services, 200, f"'{payload['type']}' interactions are not handled", "ignored")
     return _answer(services, 200, handle_actions(services, payload), "handled")

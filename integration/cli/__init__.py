@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from integration.cli import api_tokens, demo, explain, mappings, ops, report, serve, zendesk, zendesk_app
+from integration.cli import api_tokens, credits, demo, explain, mappings, ops, report, serve, zendesk, zendesk_app
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -12,7 +12,8 @@ def cli() -> None:
 
 
 for command in (mappings.mappings, explain.explain, serve.serve, ops.db, ops.worker, ops.outbox, ops.escalation,
-                report.report, zendesk.zendesk, zendesk.backfill, demo.demo, api_tokens.api_token):
+                report.report, zendesk.zendesk, zendesk.backfill, demo.demo, api_tokens.api_token,
+                credits.credits):
     cli.add_command(command)
 zendesk.zendesk.add_command(zendesk_app.app)
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from integration.core.sla_summary import SlaSummary
 
 USAGE = ("`/support <what is wrong>` opens a ticket · `/support status [#id]` · "
-         "`/support escalate #id <reason>` · `/support who #id` (staff) · `/support help`")
+         "`/support escalate #id <reason>` · `/support who #id` (staff) · `/support sla [YYYY-MM]` · "
+         "`/support credit [YYYY-MM]` · `/support help`")
 
 
 CSAT_ACTION = "csat_rate"

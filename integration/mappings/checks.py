@@ -162,14 +162,14 @@ def _unique(orgs_file: Mapping, doc: Document) -> Iterator[Found]:
 
 
 def _staff_channels(orgs_file: Mapping, esc_file: Mapping, esc_doc: Document) -> Iterator[Found]:
-    """A staff channel sees every organization; it must never double as a customer's channel."""
-    staff = {
-        _text(c): j for j, c in enumerate(_items(esc_file.get("staff_slack_channel_ids"))) if _text(c)
-    }
-    for i, org in enumerate(_items(orgs_file.get("organizations"))):
-        channel = _text(_mapping(org).get("slack_channel_id"))
-        if channel in staff:
-            line = esc_doc.line(("staff_slack_channel_ids", staff[channel]))
-            yield "organizations.yaml", ("organizations", i, "slack_channel_id"), (
-                f"{channel!r} is a staff channel (escalation.yaml line {line}); a customer channel must be the "
-                "customer's own, or it would show them every organization's tickets"), False
+    """A staff channel sees every organization, a billing channel every credit: never a customer's channel."""
+    for key, what in (("staff_slack_channel_ids", "a staff channel"), ("billing_slack_channel_ids", "a billing channel")):
+        found = {_text(c): j for j, c in enumerate(_items(esc_file.get(key))) if _text(c)}
+        for i, org in enumerate(_items(orgs_file.get("organizations"))):
+            channel = _text(_mapping(org).get("slack_channel_id"))
+            if channel in found:
+                line = esc_doc.line((key, found[channel]))
+                yield "organizations.yaml", ("organizations", i, "slack_channel_id"), (
+                    f"{channel!r} is {what} (escalation.yaml line {line}); a customer channel must be the "
+                    "customer's own, or it would show them every organization's "
+                    + ("tickets" if key.startswith("staff") else "credits")), False

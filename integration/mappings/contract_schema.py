@@ -7,7 +7,7 @@ from marshmallow import ValidationError, validates_schema
 
 from integration.mappings.fields import TAG_RE, Base, Text, email, got, slack_user_id, zendesk_id
 from integration.mappings.structure import BaseSchema
-from integration.mappings.timespec import parse_duration
+from integration.mappings.timespec import parse_duration, parse_time
 
 
 class CsmSchema(BaseSchema):
@@ -41,3 +41,21 @@ class WallClockDuration(Base):
         except ValidationError:
             raise ValidationError(f"{got(value)} is not a duration (like 24h, 1d or 90m; on the clock on the wall, "
                                   "a day is 24 hours)") from None
+
+
+class LocalTime(Base):
+    """A time of day in an organization's own timezone, like "09:00" (the daily CSAT alert)."""
+
+    def convert(self, value):
+        minutes = parse_time(value, closing=False) if isinstance(value, str) else None
+        if minutes is None:
+            raise ValidationError(f"{got(value)} is not a time of day (HH:MM in the organization's timezone, "
+                                  'like "09:00")')
+        return minutes
+
+
+class CsatAlertBelow(Base):
+    def convert(self, value):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and 1 < value <= 5:
+            return float(value)
+        raise ValidationError(f"{got(value)} is not a CSAT threshold (a number above 1 and at most 5, like 4.0)")

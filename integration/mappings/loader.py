@@ -213,6 +213,9 @@ def build(loaded: Mapping[str, dict[str, Any]], *, source: str = "", fingerprint
         staff_slack_channel_ids=tuple(dict.fromkeys(esc_file["staff_slack_channel_ids"])),
         exclusions={**DEFAULT_EXCLUSIONS, **esc_file["exclusions"]},
         csat_follow_up_seconds=_wall_clock_seconds(esc_file["csat_follow_up"], 24 * 3600),
+        billing_slack_channel_ids=tuple(dict.fromkeys(esc_file["billing_slack_channel_ids"])),
+        csat_alert_below=esc_file["csat_alert_below"],
+        csat_alert_at_minutes=9 * 60 if esc_file["csat_alert_at"] is None else esc_file["csat_alert_at"],
     )
     keywords = prio_file["keywords"]
     priority = PriorityRules(

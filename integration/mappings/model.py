@@ -102,6 +102,9 @@ class Escalation:
     staff_slack_channel_ids: tuple[str, ...] = ()  # staff channels that may look at any organization
     csat_follow_up_seconds: int = 24 * 3600  # answer a rating below 4 within this (wall-clock)
     exclusions: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_EXCLUSIONS))  # reason -> Zendesk tag
+    billing_slack_channel_ids: tuple[str, ...] = ()  # the billing team: credit requests and their reminders
+    csat_alert_below: float = 4.0  # the daily CSAT alert: previous day's average below this
+    csat_alert_at_minutes: int = 9 * 60  # … sent at this local time of day (minutes after midnight)
 
     def owner(self, level: int) -> Owner:
         return self.levels[level - 1]

@@ -32,7 +32,8 @@ from integration.mappings.fields import (
     slack_user_id,
     zendesk_id,
 )
-from integration.mappings.contract_schema import CsmSchema, ExclusionsSchema, WallClockDuration
+from integration.mappings.contract_schema import (CsatAlertBelow, CsmSchema, ExclusionsSchema, LocalTime,
+                                                  WallClockDuration)
 from integration.mappings.structure import BaseSchema, ListOf, NamedMap, Obj
 from integration.mappings.timespec import DurationField, Week
 
@@ -161,6 +162,9 @@ class EscalationFile(BaseSchema):
     levels = ListOf(Obj(LevelSchema), what="levels", required=True)
     exclusions = Obj(ExclusionsSchema, load_default=dict)
     csat_follow_up = WallClockDuration(load_default=None)
+    billing_slack_channel_ids = ListOf(slack_channel_id(), what="Slack channel ids", load_default=list)
+    csat_alert_below = CsatAlertBelow(load_default=4.0)
+    csat_alert_at = LocalTime(load_default=None)
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     def _numbering(self, data: dict, original: Any, **kwargs: Any) -> None:

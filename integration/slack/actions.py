@@ -1,12 +1,14 @@
 """What each Slack button does (block_actions), by action_id. Record and decide only: outbound work goes to the outbox."""
 from __future__ import annotations
 
+from integration.core.credit_messages import APPLIED_ACTION, APPROVE_ACTION, DENY_ACTION
 from integration.core.customer_views import CSAT_ACTION, ESCALATE_ACTION
 from integration.core.messages import ACK_ACTION, ACK_ALL_ACTION, TAKE_ACTION
 from integration.core.signals import TicketSignal
 from integration.core.state import Action
 from integration.inbound import bounded_id, short
 from integration.slack.binding import bind_channel
+from integration.slack.credits import approve_button, dialog_button
 from integration.slack.handlers import handle_csat, handle_customer_escalate
 
 
@@ -80,7 +82,8 @@ def _unknown_action(services, payload: dict, action: dict) -> str:
 
 
 ACTION_HANDLERS = {ACK_ACTION: _acknowledge, ACK_ALL_ACTION: _acknowledge_all, TAKE_ACTION: _take_ownership,
-                   ESCALATE_ACTION: handle_customer_escalate, CSAT_ACTION: handle_csat}
+                   ESCALATE_ACTION: handle_customer_escalate, CSAT_ACTION: handle_csat,
+                   APPROVE_ACTION: approve_button, DENY_ACTION: dialog_button, APPLIED_ACTION: dialog_button}
 
 
 def _handler_for(action_id: str):

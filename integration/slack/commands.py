@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from integration.core.credits import parse_month
 from integration.inbound import bounded_id
 
 TICKET_REF = re.compile(r"^#?(\d{1,19})$")
@@ -11,7 +12,7 @@ TICKET_REF = re.compile(r"^#?(\d{1,19})$")
 
 @dataclass(frozen=True)
 class Command:
-    kind: str  # open | status | escalate | who | help | invalid
+    kind: str  # open | status | escalate | who | credit | sla | help | invalid
     ticket_id: int | None = None
     text: str = ""
     executive: bool = False
@@ -28,6 +29,10 @@ def parse_support(text: str) -> Command:
             return Command("status")
         ticket = _ticket(rest[0])
         return Command("status", ticket) if ticket and len(rest) == 1 else _invalid("status takes one ticket, like #123")
+    if verb in ("credit", "sla"):
+        if len(rest) > 1 or (rest and parse_month(rest[0]) is None):
+            return _invalid(f"`/support {verb}` takes an optional month, like `/support {verb} 2026-03`")
+        return Command(verb, text=parse_month(rest[0]) if rest else "")
     if verb in ("escalate", "who"):
         ticket = _ticket(rest[0]) if rest else None
         if ticket is None:

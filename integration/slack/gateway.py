@@ -71,6 +71,8 @@ class SlackGateway:
             return DryRun("SLACK_BOT_TOKEN not set: recorded, not sent")
         if action.kind == "respond":
             return self._respond(action.payload)
+        if action.kind == "open_view":
+            return self._open_view(action.payload)
         if action.kind != "post_message":
             return Failed(f"unknown Slack action kind {action.kind!r}")
         payload = action.payload
@@ -141,6 +143,18 @@ class SlackGateway:
         except (OSError, TimeoutError) as exc:
             return RetryLater(f"{exc.__class__.__name__}: {exc}")
         return Delivered(f"shown to {payload['ephemeral_user']} only, in {payload['channel']}")
+
+    def _open_view(self, payload: dict):
+        """A modal (billing's reason or invoice dialog); an expired trigger cannot be retried: click again."""
+        try:
+            self.client.views_open(trigger_id=payload["trigger_id"], view=payload["view"])
+        except SlackApiError as exc:
+            if exc.response.get("error") in ("expired_trigger_id", "invalid_trigger_id", "exchanged_trigger_id"):
+                return Failed(f"Slack refused the dialog: {exc.response.get('error')} (click the button again)")
+            return outcome_of_error(exc)
+        except (OSError, TimeoutError) as exc:
+            return RetryLater(f"{exc.__class__.__name__}: {exc}")
+        return Delivered("dialog opened")
 
     def _respond(self, payload: dict):
         url = payload.get("url")

@@ -6,6 +6,7 @@ from integration.core import customer_views as views
 from integration.slack.binding import Binding, bind_channel
 from integration.slack.commands import parse_support
 from integration.slack.thread_status import with_thread
+from integration.slack.credits import credit_command, sla_command
 from integration.slack.desk import open_tickets, pending_timers, requester_of, view_of, visible_ticket
 from integration.core.state import Action
 from integration.inbound import bounded_id
@@ -26,6 +27,10 @@ def handle_command(services, form: dict) -> dict:
         return _status(services, binding, command.ticket_id, form.get("user_id"))
     if command.kind == "who":
         return _who(services, binding, command.ticket_id)
+    if command.kind == "credit":
+        return credit_command(services, binding, command.text, form.get("user_id"), form.get("channel_id"))
+    if command.kind == "sla":
+        return sla_command(services, binding, command.text)
     if command.kind == "escalate":
         return escalate(services, binding, command.ticket_id, command.text, command.executive,
                         form.get("user_id"), f"cmd:{form.get('trigger_id')}")

@@ -6,7 +6,9 @@ handlers read is exactly what was checked.
 """
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
+
+from integration.core.credit_messages import INPUT_ACTION, INPUT_BLOCK
 
 from integration.inbound import InputError, flatten_messages, load_json, parse_form
 
@@ -79,6 +81,23 @@ class ActionSchema(_Strict):
     value = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
+class ViewSchema(_Strict):
+    """A submitted modal (view_submission): which dialog, for what, and the one text it asked for."""
+
+    callback_id = fields.String(load_default="", validate=validate.Length(max=255))
+    private_metadata = fields.String(load_default="", validate=validate.Length(max=3000))
+    state = fields.Dict(load_default=dict)
+
+    @post_load
+    def _value(self, data: dict, **kwargs) -> dict:
+        entry = ((data.pop("state").get("values") or {}).get(INPUT_BLOCK) or {}).get(INPUT_ACTION) or {}
+        value = entry.get("value") if isinstance(entry, dict) else None
+        if value is not None and (not isinstance(value, str) or len(value) > MAX_TEXT):
+            raise ValidationError({"state": ["the dialog's text must be text of at most 4000 characters"]})
+        data["value"] = value or ""
+        return data
+
+
 class InteractionSchema(_Strict):
     type = fields.String(required=True, validate=validate.Length(max=100))
     user = fields.Nested(UserSchema, load_default=dict)
@@ -87,6 +106,7 @@ class InteractionSchema(_Strict):
     response_url = _url(load_default=None)
     trigger_id = _id(load_default=None)
     actions = fields.List(fields.Nested(ActionSchema), load_default=list, validate=validate.Length(max=25))
+    view = fields.Nested(ViewSchema, load_default=None, allow_none=True)
 
 
 def parse_command(body: bytes) -> dict:

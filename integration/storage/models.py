@@ -199,3 +199,30 @@ class SlackThread(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     ended_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class CreditRequest(Base):
+    """A service-credit request, from the customer's ask to the invoice (integration.core.credits)."""
+
+    __tablename__ = "credit_requests"
+    __table_args__ = (UniqueConstraint("organization_id", "month", name="uq_credit_org_month"),
+                      Index("ix_credit_requests_status", "status"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(BigInteger)
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    status: Mapped[str] = mapped_column(String(16))  # investigating | approved | denied | applied
+    amount: Mapped[str | None] = mapped_column(String(32))  # Decimal as text, exact on both backends
+    breaches: Mapped[list] = mapped_column(JSON, default=list)  # [{ticket_id, hours, amount, provisional}]
+    note: Mapped[str] = mapped_column(Text, default="")
+    requested_by: Mapped[str] = mapped_column(String(255))  # a Slack user id, or "cli:<login>"
+    channel_id: Mapped[str | None] = mapped_column(String(255))  # the customer's channel, told the outcome
+    requested_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    investigation_due_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(255))
+    reason: Mapped[str | None] = mapped_column(Text)
+    apply_due_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    applied_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    invoice: Mapped[str | None] = mapped_column(String(100))
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)

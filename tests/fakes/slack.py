@@ -240,6 +240,10 @@ class FakeSlack(LocalServer):
         with self._lock:
             return copy.deepcopy(self._state.ephemerals.get(channel, []))
 
+    def views(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(v) for v in self._state.views]
+
     def responses(self, response_id: str) -> list[dict[str, Any]]:
         """Bodies POSTed to response_url(response_id), oldest first."""
         with self._lock:

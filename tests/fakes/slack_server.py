@@ -84,6 +84,7 @@ class FakeSlackApp:
             "reactions.add": state.reactions_add,
             "conversations.replies": state.conversations_replies,
             "files.info": state.files_info,
+            "views.open": state.views_open,
         }
 
     # -- WSGI ----------------------------------------------------------------

@@ -130,6 +130,7 @@ class SlackState:
         self.users: dict[str, dict[str, Any]] = {}
         self.messages: dict[str, list[dict[str, Any]]] = {}
         self.ephemerals: dict[str, list[dict[str, Any]]] = {}
+        self.views: list[dict[str, Any]] = []  # modals opened (views.open)
         self.responses: dict[str, list[dict[str, Any]]] = {}
         self.accept_any_channel = False
         self.pacing: tuple[float, int, int] | None = None  # (per_second, burst, retry_after)
@@ -334,6 +335,21 @@ class SlackState:
             "ts": ts, "user": user, "text": text or "", "blocks": blocks,
             "thread_ts": args.get("thread_ts"), "posted_at": self.clock()})
         return {"message_ts": ts}
+
+    def views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Slack's views.open: a trigger_id is good once (reusing one is `exchanged_trigger_id`)."""
+        trigger = str(args.get("trigger_id") or "")
+        view = args.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not trigger:
+            raise SlackError("invalid_trigger_id")
+        if any(v["trigger_id"] == trigger for v in self.views):
+            raise SlackError("exchanged_trigger_id")
+        if not isinstance(view, dict) or view.get("type") != "modal" or not view.get("blocks"):
+            raise SlackError("invalid_arguments")
+        self.views.append({"trigger_id": trigger, "view": view})
+        return {"view": {"id": f"V{len(self.views):08d}", **view}}
 
     def conversation_info(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self.channels.get(str(args.get("channel") or ""))
