@@ -1,7 +1,7 @@
 """slack threads: each ticket's conversation in its customer's channel
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-10
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import integration.storage.models
 
 
-revision = '0008'
-down_revision = '0007'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """credit_requests: service-credit requests from the customer's ask to the invoice
 
-Revision ID: 0005
-Revises: 0008
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-12
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import integration.storage.models
 
 
-revision = '0005'
-down_revision = '0008'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,6 @@
 """slack_origins: the channel and member each Slack-opened ticket came from (customer channel privacy)
 
-Revision ID: 0007
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-10
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import integration.storage.models
 
 
-revision = '0007'
+revision = '0005'
 down_revision = '0004'
 branch_labels = None
 depends_on = None
