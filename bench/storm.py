@@ -183,6 +183,15 @@ def run_storm(backend: str, tickets: int, fresh_database, lead: float | None = N
         slack.stop()
 
 
+def worker_env(config) -> dict:
+    """`escalator worker`'s environment for this run (the fakes' addresses and credentials)."""
+    values = {"DATABASE_URL": config.database_url, "MAPPINGS_DIR": config.mappings_dir, "MAPPINGS_POLL_SECONDS": "0",
+              "ZENDESK_SUBDOMAIN": config.zendesk_subdomain, "ZENDESK_EMAIL": config.zendesk_email,
+              "ZENDESK_API_TOKEN": config.zendesk_api_token, "SLACK_BOT_TOKEN": config.slack_bot_token,
+              "SLACK_API_URL": config.slack_api_url, "ESCALATOR_PUBLIC_URL": config.public_url or ""}
+    return {**os.environ, **{k: str(v) for k, v in values.items() if v is not None}}
+
+
 def _run(backend, services, zendesk, slack, tickets, lead, deadline, threads) -> StormResult:
     ids = list(range(TICKET_BASE, TICKET_BASE + tickets))
     t0 = dt.datetime.now(storm.UTC) + dt.timedelta(seconds=lead)
@@ -193,7 +202,11 @@ def _run(backend, services, zendesk, slack, tickets, lead, deadline, threads) ->
         raise SeedingOverran(seed_seconds, lead)
     queued = _queued(services[0], t0)
     probe = Probe()
-    run = storm.run_storm(services, zendesk, slack, ids, t0, deadline=deadline, prepare=probe.attach)
+    # Several workers are processes, as production runs them (threads in this process would share one GIL
+    # with each other and with the fakes); one worker runs in-process, instrumented.
+    processes = [worker_env(services[0].config) for _ in services] if len(services) > 1 else None
+    run = storm.run_storm(services, zendesk, slack, ids, t0, deadline=deadline,
+                          prepare=None if processes else probe.attach, processes=processes)
     calls = zendesk.calls
     after = [c for c in calls if c.at >= run.t0_monotonic]
     told = storm.level2_messages(slack, storm.MANAGER_CHANNEL)
@@ -263,7 +276,7 @@ def spread(seen: dict[int, float], n: int) -> str:
 
 def print_storm(r: StormResult) -> bool:
     n, run = r.tickets, r.run
-    print(f"\n  {r.backend}, {r.workers} worker{'s' * (r.workers > 1)}: {n:,} tickets due at the same instant T0; "
+    print(f"\n  {r.backend}, {r.workers} worker{'s' * (r.workers > 1)}{' (processes)' * (r.workers > 1)}: {n:,} tickets due at the same instant T0; "
           f"seeding {r.seed_seconds:.1f} s (lead {r.lead:.0f} s); ran {run.ended - run.t0:.1f} s from T0"
           f"{'' if run.settled else ' (cut off at the deadline: not settled)'}; load average {r.load:.1f}")
     queued = "; ".join(f"{name}: " + ", ".join(f"{v:,} {k}" for k, v in sorted(d.items()))

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -35,6 +38,7 @@ MARKER = re.compile(r"\(ref (esc-[^)\s]+)\)")
 SINGLE_L2 = re.compile(r"^(?:Reminder: )?Ticket #(\d+) escalated to level 2\b")
 DIGEST_ROW = re.compile(r"^digest-row:(\d+):2$")
 TICKET_PUT = re.compile(r"^/api/v2/tickets/\d+\.json$")
+PROCESS_START_UP = 3.0  # seconds: a worker process imports and connects before it can fire anything
 
 
 def storm_config(database_url: str, mappings_dir, zendesk, slack, **extra) -> Config:
@@ -111,14 +115,21 @@ class Run:
 
 
 def run_storm(services_list, zendesk, slack, ids: list[int], t0: dt.datetime, deadline: float = 90.0,
-              idle_sleep: float = 0.5, prepare=None) -> Run:
+              idle_sleep: float = 0.5, prepare=None, processes: list[dict] | None = None) -> Run:
     """Start one worker per Services at t0 and run until everything settled or `deadline` seconds after t0.
-    `prepare(workers)` may wrap the workers' parts for instrumentation before they start."""
-    workers = [build_worker(services) for services in services_list]
+    `prepare(workers)` may wrap the workers' parts for instrumentation before they start. With `processes`
+    (one environment each), the workers are `escalator worker` processes, as production runs them, started
+    a few seconds before t0 so that their start-up is over by then."""
+    workers = [] if processes else [build_worker(services) for services in services_list]
     if prepare is not None:
         prepare(workers)
     observer = Observer(zendesk, ids)
     start = t0.timestamp()
+    children = []
+    if processes:
+        time.sleep(max(0.0, start - PROCESS_START_UP - time.time()))
+        children = [subprocess.Popen([sys.executable, "-m", "integration.cli", "worker"], env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for env in processes]
     time.sleep(max(0.0, start - time.time()))
     t0_monotonic = time.monotonic() - (time.time() - start)
     stop = threading.Event()
@@ -136,6 +147,10 @@ def run_storm(services_list, zendesk, slack, ids: list[int], t0: dt.datetime, de
             break
     ended = time.time()
     stop.set()
+    for child in children:
+        child.send_signal(signal.SIGTERM)
+    for child in children:
+        child.wait(timeout=30)
     for thread in threads:
         thread.join(timeout=30)
     observer.halt.set()
