@@ -111,9 +111,10 @@ def fixture_body(name: str, **changes) -> dict:
 def build_stack(database_url: str, mappings_dir: Path, fake, clock: Clock, **config) -> Stack:
     # Tests drive the worker round by round on their own clock: no real-time gathering between rounds.
     config.setdefault("zendesk_gather_seconds", 0.0)
+    config.setdefault("zendesk_webhook_secret", SECRET)
     settings = Config(database_url=database_url, mappings_dir=str(mappings_dir), mappings_poll_seconds=0,
                       zendesk_subdomain=fake.subdomain, zendesk_email=fake.email, zendesk_api_token=fake.token,
-                      zendesk_webhook_secret=SECRET, **config)
+                      **config)
     services = build_services(settings, clock)
     app = create_app(settings, services=services)
     slack = build_slack_gateway(settings)

@@ -17,6 +17,9 @@ from tests.fakes.zendesk import FIXTURES_DIR, fake_zendesk  # noqa: F401  (pytes
 from tests.harness import REPO, TEST_MAPPINGS
 
 URL = "https://escalator.example.com"
+EVENTS = ["zen:event-type:ticket.created", "zen:event-type:ticket.status_changed",
+          "zen:event-type:ticket.priority_changed", "zen:event-type:ticket.comment_added",
+          "zen:event-type:ticket.organization_changed"]
 TITLES = ["Escalator: ticket created", "Escalator: ticket updated", "Escalator: public agent reply",
           "Escalator: satisfaction rated"]
 
@@ -38,6 +41,13 @@ def install(mappings, *args):
     return result.output
 
 
+def webhooks(fake):
+    """(the trigger webhook, the event-subscription webhook)"""
+    hooks = {h["name"]: h for h in fake.admin_objects("webhooks")}
+    assert sorted(hooks) == ["Escalator", "Escalator events"] and len(fake.admin_objects("webhooks")) == 2
+    return hooks["Escalator"], hooks["Escalator events"]
+
+
 def writes(fake):
     return [(c.method, c.path) for c in fake.calls if c.method != "GET"]
 
@@ -56,15 +66,18 @@ def test_first_run_creates_everything_and_writes_ids_and_secret(fake_zendesk, ma
     assert loaded.tier_field_id == fields["SLA tier"]["id"]
     assert "# text field: the organization's tier" in (mappings / "zendesk.yaml").read_text()
 
-    [hook] = fake_zendesk.admin_objects("webhooks")
+    hook, events = webhooks(fake_zendesk)
     assert {k: hook[k] for k in ("name", "endpoint", "http_method", "request_format", "status", "subscriptions")} == {
         "name": "Escalator", "endpoint": f"{URL}/webhooks/zendesk", "http_method": "POST",
         "request_format": "json", "status": "active", "subscriptions": ["conditional_ticket_events"]}
+    assert {k: events[k] for k in ("endpoint", "http_method", "request_format", "status", "subscriptions")} == {
+        "endpoint": f"{URL}/webhooks/zendesk", "http_method": "POST", "request_format": "json", "status": "active",
+        "subscriptions": EVENTS}
     secret_file = tmp_path / "instance" / "zendesk_webhook_secret"
-    secret = fake_zendesk.webhook_secret(hook["id"])
-    assert secret_file.read_text().strip() == secret
+    secrets = [fake_zendesk.webhook_secret(hook["id"]), fake_zendesk.webhook_secret(events["id"])]
+    assert secret_file.read_text().strip() == ",".join(secrets)
     assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
-    assert secret not in output
+    assert not any(secret in output for secret in secrets)
     assert 'export ZENDESK_WEBHOOK_SECRET="$(cat instance/zendesk_webhook_secret)"' in output
 
     triggers = {t["title"]: t for t in fake_zendesk.admin_objects("triggers")}
@@ -79,7 +92,7 @@ def test_first_run_creates_everything_and_writes_ids_and_secret(fake_zendesk, ma
     assert {"field": "role", "operator": "is_not", "value": str(fake_zendesk.agent_id)} in \
         triggers[TITLES[1]]["conditions"]["all"]
     assert sorted(writes(fake_zendesk)) == sorted(
-        [("POST", "/api/v2/ticket_fields.json")] * 3 + [("POST", "/api/v2/webhooks")]
+        [("POST", "/api/v2/ticket_fields.json")] * 3 + [("POST", "/api/v2/webhooks")] * 2
         + [("POST", "/api/v2/triggers.json")] * 4)
 
 
@@ -95,7 +108,7 @@ def test_second_run_changes_nothing_and_only_reads(fake_zendesk, mappings, tmp_p
     assert fake_zendesk.calls and {c.method for c in fake_zendesk.calls} == {"GET"}
     lines = [line for line in output.splitlines()
              if line.startswith(("ticket field", "webhook", "signing secret", "trigger", str(mappings)))]
-    assert len(lines) == 3 + 1 + 1 + 1 + 4, output  # fields, zendesk.yaml, webhook, secret, triggers
+    assert len(lines) == 3 + 1 + 2 + 1 + 4, output  # fields, zendesk.yaml, webhooks, secrets, triggers
     assert all(": unchanged" in line for line in lines), output
     assert "done: 0 change(s)" in output
     assert "`escalator zendesk app package --url https://" in output  # the agents' sidebar app comes next
@@ -111,7 +124,7 @@ def test_dry_run_on_a_fresh_account_writes_nothing(fake_zendesk, mappings, tmp_p
     assert writes(fake_zendesk) == []
     assert (mappings / "zendesk.yaml").read_bytes() == yaml_before
     assert not (tmp_path / "instance").exists()
-    assert output.count("would create") == 3 + 1 + 4
+    assert output.count("would create") == 3 + 2 + 4
     assert "would set tier_field_id (id of the new field)" in output
     assert "nothing was changed" in output
 
@@ -125,7 +138,7 @@ def test_only_what_drifted_is_updated_and_dry_run_only_reports_it(fake_zendesk, 
                       json={"ticket_field": {"title": "Tier (renamed by an admin)"}}).raise_for_status()
     trigger = next(t for t in fake_zendesk.admin_objects("triggers") if t["title"] == TITLES[2])
     zenpy_session.put(f"{base}/triggers/{trigger['id']}.json", json={"trigger": {"active": False}}).raise_for_status()
-    [hook] = fake_zendesk.admin_objects("webhooks")
+    hook, _ = webhooks(fake_zendesk)
     zenpy_session.patch(f"{base}/webhooks/{hook['id']}",
                         json={"webhook": {"endpoint": "https://old.example.com/hook"}}).raise_for_status()
     fake_zendesk.clear_calls()
@@ -142,8 +155,8 @@ def test_only_what_drifted_is_updated_and_dry_run_only_reports_it(fake_zendesk, 
         ("PUT", f"/api/v2/triggers/{trigger['id']}.json")])
     assert [c.json for c in fake_zendesk.calls if c.method == "PUT" and "triggers" in c.path] == [
         {"trigger": {"active": True}}]
-    assert fake_zendesk.admin_objects("webhooks")[0]["endpoint"] == f"{URL}/webhooks/zendesk"
-    assert output.count(": unchanged") == 2 + 1 + 1 + 3  # two fields, zendesk.yaml, secret, three triggers
+    assert webhooks(fake_zendesk)[0]["endpoint"] == f"{URL}/webhooks/zendesk"
+    assert output.count(": unchanged") == 2 + 1 + 1 + 1 + 3  # 2 fields, zendesk.yaml, events hook, secrets, 3 triggers
     fake_zendesk.clear_calls()
     install(mappings)
     assert writes(fake_zendesk) == []

@@ -39,3 +39,19 @@ def test_refusals(secret, signature, stamp, body, message):
 
 def test_empty_body_signed_correctly_is_accepted():
     verify(SECRET, sign(SECRET, STAMP, b""), STAMP, b"", NOW)
+
+
+@pytest.mark.parametrize("configured", [f"{SECRET},other", f"other, {SECRET}", f" {SECRET} ,, "])
+def test_a_signature_made_with_any_listed_secret_passes(configured):
+    verify(configured, sign(SECRET, STAMP, BODY), STAMP, BODY, NOW)
+
+
+@pytest.mark.parametrize("configured, signature, message", [
+    (f"{SECRET},other", sign("third", STAMP, BODY), "does not match"),
+    (f"{SECRET},other", sign(f"{SECRET},other", STAMP, BODY), "does not match"),  # the list is not a secret
+    (" , ", sign("", STAMP, BODY), "no webhook secret"),
+    (f"{SECRET},other", "é", "not base64"),
+])
+def test_a_list_of_secrets_refuses_every_other_signature(configured, signature, message):
+    with pytest.raises(SignatureError, match=message):
+        verify(configured, signature, STAMP, BODY, NOW)

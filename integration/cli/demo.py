@@ -10,7 +10,7 @@ import click
 
 from integration.config import Config
 from integration.core.demo import DemoPlan, SampleEvent, SampleTicket
-from integration.zendesk.signature import sign
+from integration.zendesk.signature import sign, webhook_secrets
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,8 @@ def demo(url: str | None, count: int, first_id: int | None) -> None:
     except LocalCredentialsError as exc:
         raise click.ClickException(str(exc)) from None
     config = resolved.config
-    if not config.zendesk_webhook_secret:
+    secrets = webhook_secrets(config.zendesk_webhook_secret)
+    if not secrets:
         raise click.ClickException("no webhook secret: start `escalator serve` first (it generates one beside the "
                                    "SQLite database) or set ZENDESK_WEBHOOK_SECRET to the server's")
     now = dt.datetime.now(dt.timezone.utc)
@@ -70,7 +71,7 @@ def demo(url: str | None, count: int, first_id: int | None) -> None:
     failures = []
     with requests.Session() as session:
         for event in plan.events:
-            request = signed(event, config.zendesk_webhook_secret, dt.datetime.now(dt.timezone.utc))
+            request = signed(event, secrets[0], dt.datetime.now(dt.timezone.utc))
             try:
                 response = session.post(f"{base}/webhooks/zendesk", data=request.body, headers=request.headers,
                                         timeout=10)

@@ -40,11 +40,12 @@ def zendesk() -> None:
 @click.option("--mappings", "mappings_dir", type=click.Path(file_okay=False), default=None,
               help="Mapping files to write the field ids into (default: $MAPPINGS_DIR, else mappings).")
 @click.option("--secret-file", default=SECRET_FILE, show_default=True, type=click.Path(dir_okay=False),
-              help="Where the webhook's signing secret is written (mode 0600).")
+              help="Where the webhooks' signing secrets are written, comma-separated (mode 0600).")
 def install(public_url: str, dry_run: bool, mappings_dir: str | None, secret_file: str) -> None:
-    """Create or update the custom ticket fields, the webhook and the four triggers in Zendesk.
+    """Create or update the custom ticket fields, the two webhooks and the four triggers in Zendesk.
 
-    Writes the field ids into zendesk.yaml and the signing secret into --secret-file. Safe to run
+    One webhook is connected to the triggers, the other subscribed to ticket events (the preferred
+    path). Writes the field ids into zendesk.yaml and both signing secrets into --secret-file. Safe to run
     again: what is already right is left alone ("unchanged") and nothing is written.
     """
     from integration.zendesk.install import Installer

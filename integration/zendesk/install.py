@@ -1,5 +1,5 @@
-"""`escalator zendesk install`: the three custom ticket fields, the webhook (and its signing secret),
-and the four triggers, created or brought up to date through the Zendesk API.
+"""`escalator zendesk install`: the three custom ticket fields, the two webhooks (and their signing
+secrets) and the four triggers, created or brought up to date through the Zendesk API.
 
 Idempotent: objects are found by id (the field ids already in zendesk.yaml) or by title/name (prefix
 "Escalator: "), compared with what they should be, and only the differences are sent; a second run
@@ -10,8 +10,8 @@ ZendeskRateLimited) with `api_url`, as plain JSON: comparing objects needs their
 Webhook/Trigger objects serialize whole objects on update. API shapes: developer.zendesk.com Ticket
 Fields, Webhooks ("Creating webhooks with the API", signing_secret), Triggers and the conditions
 reference. Zendesk accepts either `conditional_ticket_events` (connected to triggers) or event types
-on one webhook, never both, and each webhook has its own signing secret; the service verifies one
-secret, so only the trigger webhook is installed.
+on one webhook, never both, and each webhook has its own signing secret: two webhooks are installed,
+and the secret file holds both secrets comma-separated, as ZENDESK_WEBHOOK_SECRET takes them.
 """
 from __future__ import annotations
 
@@ -26,10 +26,11 @@ import yaml
 from integration.mappings.errors import MappingsError
 from integration.mappings.loader import load_from_bytes, load_mappings, read_files
 from integration.zendesk.install_files import InstallError, atomic_write, set_field_ids
-from integration.zendesk.install_specs import (FIELDS, MANAGED, PREFIX, TRIGGER_SUBSCRIPTION, WEBHOOK_NAME,
-                                               WEBHOOK_PATH, WEBHOOK_READ_ONLY, comparable, normalized, trigger_body,
-                                               trigger_specs)
+from integration.zendesk.install_specs import (EVENT_SUBSCRIPTIONS, EVENTS_WEBHOOK_NAME, FIELDS, MANAGED, PREFIX,
+                                               TRIGGER_SUBSCRIPTION, WEBHOOK_NAME, WEBHOOK_PATH, WEBHOOK_READ_ONLY,
+                                               comparable, normalized, trigger_body, trigger_specs)
 from integration.zendesk.json_api import ZendeskJson
+from integration.zendesk.signature import webhook_secrets
 
 DEFAULT_SECRET_FILE = Path("instance") / "zendesk_webhook_secret"
 
@@ -53,8 +54,10 @@ class Installer:
     def run(self) -> Report:
         field_ids = self.install_fields()
         self.write_field_ids(field_ids)
-        webhook_id = self.install_webhook()
-        self.store_secret(webhook_id)
+        hooks = list(self.api.items("webhooks", "webhooks"))
+        webhook_id = self.install_webhook(hooks, WEBHOOK_NAME, [TRIGGER_SUBSCRIPTION])
+        events_id = self.install_webhook(hooks, EVENTS_WEBHOOK_NAME, list(EVENT_SUBSCRIPTIONS))
+        self.store_secret([webhook_id, events_id])
         me = self.api.get("users/me.json")["user"]["id"]
         self.install_triggers(webhook_id, me)
         return self.report
@@ -137,25 +140,30 @@ class Installer:
             raise InstallError(f"{path} rolled back: the mappings did not validate after the edit\n{error}") from None
         self.say(what, f"set {', '.join(changed)} (validated)")
 
-    # -- (b) webhook and its signing secret ------------------------------------
-    def install_webhook(self) -> str | None:
-        wanted = {"name": WEBHOOK_NAME, "endpoint": self.endpoint, "http_method": "POST", "request_format": "json",
-                  "status": "active", "subscriptions": [TRIGGER_SUBSCRIPTION],
-                  "description": f"Escalator: Zendesk triggers to {self.endpoint}. {MANAGED}"}
-        named = [w for w in self.api.items("webhooks", "webhooks") if w.get("name") == WEBHOOK_NAME]
-        current = next((w for w in named if TRIGGER_SUBSCRIPTION in (w.get("subscriptions") or [])), None)
-        what = f'webhook "{WEBHOOK_NAME}"'
+    # -- (b) webhooks and their signing secrets ----------------------------------
+    def install_webhook(self, hooks: list[dict], name: str, subscriptions: list[str]) -> str | None:
+        for_triggers = subscriptions == [TRIGGER_SUBSCRIPTION]
+        serves = "triggers" if for_triggers else "ticket events"
+        wanted = {"name": name, "endpoint": self.endpoint, "http_method": "POST", "request_format": "json",
+                  "status": "active", "subscriptions": subscriptions,
+                  "description": f"Escalator: Zendesk {serves} to {self.endpoint}. {MANAGED}"}
+        named = [w for w in hooks if w.get("name") == name]
+        current = next((w for w in named if (TRIGGER_SUBSCRIPTION in (w.get("subscriptions") or [])) == for_triggers),
+                       None)
+        what = f'webhook "{name}"'
         if current is None and named:
-            raise InstallError(f"{what} (id {named[0]['id']}) is subscribed to Zendesk events, not connected to "
-                               "triggers, and Zendesk cannot change that: rename or delete it, then run again")
+            other = "subscribed to Zendesk events, not connected to triggers" if for_triggers else \
+                "connected to triggers, not subscribed to Zendesk events"
+            raise InstallError(f"{what} (id {named[0]['id']}) is {other}, and Zendesk cannot change that: "
+                               "rename or delete it, then run again")
         if current is None:
             if self.dry_run:
-                self.say(what, f"would create (POST {self.endpoint}, JSON, triggers)")
+                self.say(what, f"would create (POST {self.endpoint}, JSON, {serves})")
                 return None
             created = self.write("POST", "webhooks", {"webhook": wanted})["webhook"]
-            self.say(what, f"created (id {created['id']}, endpoint {self.endpoint})")
+            self.say(what, f"created (id {created['id']}, endpoint {self.endpoint}, {serves})")
             return created["id"]
-        changes = {k: v for k, v in wanted.items() if normalized(current.get(k)) != normalized(v)}
+        changes = {k: v for k, v in wanted.items() if _stored(k, current.get(k)) != _stored(k, v)}
         if not changes:
             self.say(what, f"unchanged (id {current['id']})")
         elif self.dry_run:
@@ -166,30 +174,32 @@ class Installer:
             self.say(what, f"updated {', '.join(changes)} (id {current['id']})")
         return current["id"]
 
-    def store_secret(self, webhook_id: str | None) -> None:
-        what = f"signing secret → {self.secret_file}"
+    def store_secret(self, webhook_ids: list[str | None]) -> None:
+        what = f"signing secrets → {self.secret_file}"
         if self.dry_run:
-            self.say(what, "would fetch the webhook's signing secret and write it (mode 0600)")
+            self.say(what, "would fetch both webhooks' signing secrets and write them, comma-separated (mode 0600)")
             return
-        secret = self.api.get(f"webhooks/{webhook_id}/signing_secret")["signing_secret"]["secret"]
+        secrets = [self.api.get(f"webhooks/{hook}/signing_secret")["signing_secret"]["secret"] for hook in webhook_ids]
+        joined = ",".join(secrets)
         try:
             stored = self.secret_file.read_text(encoding="utf-8").strip()
         except OSError:
             stored = None
         mode_ok = stored is not None and (self.secret_file.stat().st_mode & 0o777) == 0o600
-        if stored is not None and hmac.compare_digest(stored, secret) and mode_ok:
+        if stored is not None and hmac.compare_digest(stored.encode(), joined.encode()) and mode_ok:
             self.say(what, "unchanged (mode 0600)")
         else:
             self.secret_file.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(self.secret_file, secret + "\n", mode=0o600)
-            self.say(what, "written (mode 0600; the secret itself is never printed)")
-        configured = self.environ.get("ZENDESK_WEBHOOK_SECRET")
-        if configured and hmac.compare_digest(configured.strip(), secret):
-            self.echo("ZENDESK_WEBHOOK_SECRET in this environment already matches the webhook's secret.")
+            atomic_write(self.secret_file, joined + "\n", mode=0o600)
+            self.say(what, "written (mode 0600; the secrets themselves are never printed)")
+        configured = [c.encode() for c in webhook_secrets(self.environ.get("ZENDESK_WEBHOOK_SECRET"))]
+        if all(any(hmac.compare_digest(c, s.encode()) for c in configured) for s in secrets):
+            self.echo("ZENDESK_WEBHOOK_SECRET in this environment already holds both webhooks' secrets.")
         else:
-            state = "differs from" if configured else "is not set to"
-            self.echo(f"ZENDESK_WEBHOOK_SECRET here {state} the webhook's secret. Give it to the service, "
-                      f"e.g.:\n  export ZENDESK_WEBHOOK_SECRET=\"$(cat {self.secret_file})\"\n"
+            state = "lacks one of" if configured else "is not set to"
+            self.echo(f"ZENDESK_WEBHOOK_SECRET here {state} the webhooks' secrets. Give the service both, "
+                      f"comma-separated as in the file, e.g.:\n"
+                      f"  export ZENDESK_WEBHOOK_SECRET=\"$(cat {self.secret_file})\"\n"
                       "(or your platform's config set command with the same value), then restart it.")
 
     # -- (c) triggers ------------------------------------------------------------
@@ -227,3 +237,8 @@ class Installer:
             else:
                 self.write("PUT", f"triggers/{current['id']}.json", {"trigger": {k: wanted[k] for k in changes}})
                 self.say(what, f"updated {', '.join(changes)} (id {current['id']})")
+
+
+def _stored(key: str, value: Any) -> Any:
+    """As Zendesk stores it; subscriptions are a set (their order is not ours to keep)."""
+    return sorted(normalized(value or [])) if key == "subscriptions" else normalized(value)

@@ -1,5 +1,6 @@
-"""What `escalator zendesk install` puts in Zendesk: the three ticket fields, the webhook and the four
-triggers, and how an existing object is compared with what it should be.
+"""What `escalator zendesk install` puts in Zendesk: the three ticket fields, the two webhooks (one
+connected to triggers, one subscribed to ticket events) and the four triggers, and how an existing
+object is compared with what it should be.
 
 API shapes: developer.zendesk.com Ticket Fields, Webhooks ("Creating webhooks with the API"), Triggers
 and the conditions reference.
@@ -12,9 +13,13 @@ from typing import Any
 
 PREFIX = "Escalator: "
 WEBHOOK_NAME = "Escalator"
+EVENTS_WEBHOOK_NAME = "Escalator events"
 WEBHOOK_PATH = "/webhooks/zendesk"
 MANAGED = "Managed by `escalator zendesk install`; edits here are overwritten by the next install."
 TRIGGER_SUBSCRIPTION = "conditional_ticket_events"
+# The README's preferred path: API enums, never localized. A webhook cannot also serve triggers.
+EVENT_SUBSCRIPTIONS = tuple(f"zen:event-type:ticket.{name}" for name in (
+    "created", "status_changed", "priority_changed", "comment_added", "organization_changed"))
 WEBHOOK_READ_ONLY = ("id", "created_at", "created_by", "updated_at", "updated_by", "signing_secret", "external_source")
 
 
@@ -104,7 +109,7 @@ def normalized(value: Any) -> Any:
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return str(value)
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return [normalized(v) for v in value]
     return value
 
