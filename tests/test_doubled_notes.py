@@ -8,6 +8,8 @@ import datetime as dt
 import threading
 import time
 
+import pytest
+
 from sqlalchemy import select
 
 from integration.core.signals import TicketSignal
@@ -57,6 +59,7 @@ def test_a_put_applied_after_our_timeout_and_after_our_retry_leaves_one_note(dat
     stack.services.engine.dispose()
 
 
+@pytest.mark.slow  # real time, two workers: .ci/run runs it
 def test_two_workers_with_puts_slower_than_the_lease_note_each_ticket_once(database, tmp_path, fake_zendesk):
     tickets = list(range(41001, 41013))
     for ticket_id in tickets:

@@ -110,6 +110,7 @@ def ticket_comments(fake_zendesk, ticket_id, author_id):
     return [c for c in fake_zendesk.comments(ticket_id) if c["author_id"] == author_id]
 
 
+@pytest.mark.slow  # a whole conversation end to end: .ci/run runs it
 def test_a_conversation_in_the_thread(stack, fake_slack, fake_zendesk):
     # 1. The customer opens a ticket with /support: our reply is the thread, and the binding is stored.
     send(stack, fake_slack, command("Exports fail since this morning"))

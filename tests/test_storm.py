@@ -91,6 +91,7 @@ def _check(ids, run, workers, metrics, outbox, zendesk, slack):
     assert f'escalator_open_tickets_by_level{{level="2"}} {n}' in metrics
 
 
+@pytest.mark.slow  # a scale test: .ci/run runs it
 def test_300_simultaneous_breaches_reassign_each_ticket_once_and_digest_per_channel(database, tmp_path, fake_zendesk,
                                                                                       fake_slack):
     result = _storm(database, tmp_path, fake_zendesk, fake_slack, 300)
