@@ -37,7 +37,8 @@ def build_worker(services: Services, *, zenpy: Zenpy | None = None, slack: Slack
     ingestor = services.ingestor
     return Worker(services.sessions, deliverers, now=services.now,
                   lease=dt.timedelta(seconds=config.outbox_lease_seconds),
-                  tickers=(ingestor.fire_due_timers, ingestor.redecide_after_mapping_edit, budget.forget_old))
+                  tickers=(ingestor.fire_due_timers, ingestor.redecide_after_mapping_edit, budget.forget_old),
+                  inbox=ingestor.decide_queued, wake=ingestor.wake, poll=config.inbox_poll_seconds)
 
 
 def zendesk_budget(services: Services) -> ZendeskBudget:

@@ -6,7 +6,7 @@ Parsers (Zendesk webhooks, the worker's authoritative API read, Slack) all produ
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 ZENDESK_PRIORITIES = ("urgent", "high", "normal", "low")
 
@@ -16,6 +16,13 @@ class Comment:
     at: dt.datetime
     public: bool
     by_agent: bool
+
+    def to_json(self) -> dict:
+        return {"at": self.at.isoformat(), "public": self.public, "by_agent": self.by_agent}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Comment":
+        return cls(at=dt.datetime.fromisoformat(data["at"]), public=data["public"], by_agent=data["by_agent"])
 
 
 @dataclass(frozen=True)
@@ -44,7 +51,37 @@ class TicketSignal:
     untrusted: tuple[str, ...] = field(default=())  # fields the payload carried that we could not trust
     source_key: str = ""  # the inbound event's dedup key, so follow-up actions are idempotent too
 
+    def to_json(self) -> dict:
+        """What the inbox keeps for the worker to decide later; from_json gives back an equal signal."""
+        data: dict = {}
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            if spec.name in _INSTANTS:
+                value = value.isoformat() if value is not None else None
+            elif spec.name == "comments":
+                value = [comment.to_json() for comment in value]
+            elif isinstance(value, tuple):
+                value = list(value)
+            data[spec.name] = value
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> "TicketSignal":
+        known = {spec.name for spec in fields(cls)}
+        values = {name: value for name, value in data.items() if name in known}
+        for name in _INSTANTS:
+            if values.get(name) is not None:
+                values[name] = dt.datetime.fromisoformat(values[name])
+        values["comments"] = tuple(Comment.from_json(c) for c in values.get("comments", ()))
+        for name in ("tags", "untrusted"):
+            if values.get(name) is not None:
+                values[name] = tuple(values[name])
+        return cls(**values)
+
     @property
     def needs_refresh(self) -> bool:
         """A ticket we must read from the API before deciding (through the worker)."""
         return bool(self.untrusted) and not self.authoritative
+
+
+_INSTANTS = ("at", "created_at")
