@@ -4,11 +4,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from functools import partial
 
 from zenpy import Zenpy
 
 from integration.services import Services
 from integration.slack.requests_in_zendesk import TicketOpener
+from integration.storage.listen import listen_for_queued, listens
 from integration.slack.pacing import SharedChannelPacer
 from integration.slack.gateway import SlackGateway, build_slack_gateway
 from integration.worker import Worker
@@ -38,7 +40,8 @@ def build_worker(services: Services, *, zenpy: Zenpy | None = None, slack: Slack
     return Worker(services.sessions, deliverers, now=services.now,
                   lease=dt.timedelta(seconds=config.outbox_lease_seconds),
                   tickers=(ingestor.fire_due_timers, ingestor.redecide_after_mapping_edit, budget.forget_old),
-                  inbox=ingestor.decide_queued, wake=ingestor.wake, poll=config.inbox_poll_seconds)
+                  inbox=ingestor.decide_queued, wake=ingestor.wake, poll=config.inbox_poll_seconds,
+                  listen=partial(listen_for_queued, config.database_url) if listens(config.database_url) else None)
 
 
 def zendesk_budget(services: Services) -> ZendeskBudget:

@@ -45,12 +45,14 @@ class Worker:
                  now: Callable[[], dt.datetime] = utcnow, batch: int = 100,
                  tickers: tuple[Callable[[], int], ...] = (), lease: dt.timedelta = outbox.LEASE,
                  pool_size: int = 8, inbox: Callable[[], int] = lambda: 0,
-                 wake: threading.Event | None = None, poll: float = 0.5) -> None:
+                 wake: threading.Event | None = None, poll: float = 0.5,
+                 listen: Callable[[threading.Event, threading.Event], None] | None = None) -> None:
         self.sessions, self.deliverers, self.now, self.batch = sessions, deliverers, now, batch
         self.lease, self.pool_size = lease, pool_size
         self.tickers = tickers  # other periodic work (timers), each returns how much it did
         # Queued inbound events: decided on a loop of their own, woken at once (`wake`), polled as a fallback.
         self.inbox, self.wake, self.poll = inbox, wake or threading.Event(), poll
+        self.listen = listen  # (stop, wake): sets wake when another process queues an event (PostgreSQL NOTIFY)
         self._pool = futures.ThreadPoolExecutor(pool_size, thread_name_prefix="escalator-deliver")
         self._in_flight: dict[futures.Future, list[Claimed]] = {}
         self._lock = threading.Lock()
@@ -71,6 +73,9 @@ class Worker:
                                   daemon=True),
                  threading.Thread(target=self._woken_loop, args=(stop,), name="escalator-inbox", daemon=True),
                  threading.Thread(target=self._heartbeat, args=(stop,), name="escalator-heartbeat", daemon=True)]
+        if self.listen is not None:
+            loops.append(threading.Thread(target=self.listen, args=(stop, self.wake), name="escalator-listen",
+                                          daemon=True))
         for loop in loops:
             loop.start()
         self._loop(stop, self._deliver_some, idle_sleep)

@@ -157,10 +157,10 @@ class Ingestor:
                                   ticket_id)
                     inbox.retry_later(session, events, now, f"{exc.__class__.__name__}: {exc}")
         decided_at = self.now()
-        for event in claimed:
-            if event.ticket_id not in waiting:
-                self.on_decided(max((decided_at - event.received_at).total_seconds(), 0.0))
-        return len(claimed)
+        done = [event for event in claimed if event.ticket_id not in waiting]
+        for event in done:
+            self.on_decided(max((decided_at - event.received_at).total_seconds(), 0.0))
+        return len(done)  # events held back are not work done: the loop waits instead of spinning on them
 
     def _decide_events(self, session: Session, row, events: list, now: dt.datetime) -> None:
         state = repo.state_of(row) if row is not None else None
