@@ -147,15 +147,18 @@ class Ingestor:
             waiting = inbox.held_back(session, claimed)
             ticket_ids = sorted({q.ticket_id for q in claimed} - waiting)
             rows = repo.lock_tickets(session, ticket_ids)
+            decided: list[int] = []
             for ticket_id in ticket_ids:
                 events = [q for q in claimed if q.ticket_id == ticket_id]
                 try:
                     with session.begin_nested():
                         self._decide_events(session, rows.get(ticket_id), events, now)
+                    decided += [event.id for event in events]
                 except Exception as exc:  # noqa: BLE001 - one ticket never holds up the others
                     log.exception("deciding the queued events %s of ticket %s failed", [q.id for q in events],
                                   ticket_id)
                     inbox.retry_later(session, events, now, f"{exc.__class__.__name__}: {exc}")
+            inbox.mark_decided(session, decided, self.now())  # when, not "as of": the latency
         decided_at = self.now()
         done = [event for event in claimed if event.ticket_id not in waiting]
         for event in done:
@@ -176,7 +179,6 @@ class Ingestor:
             decided.append((event.id, decision))
             state = decision.state or state
         repo.save_decisions(session, decided, now=now)
-        inbox.mark_decided(session, [event.id for event in events], now)
 
     def redecide_after_mapping_edit(self, limit: int = 200) -> int:
         fingerprint = self.mappings.current.fingerprint
