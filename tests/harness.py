@@ -89,14 +89,14 @@ class Stack:
         sent.update(headers or {})
         return self.client.post("/webhooks/zendesk", data=raw, headers=sent)
 
-    def decided(self, response=None) -> str:
+    def decided(self, response=None, source: str = "zendesk") -> str:
         """The webhook (if given) answered `queued`: decide what is queued now, as the worker would, and give the
-        outcome of the newest webhook's decision."""
+        outcome of the decision of the newest event from `source`."""
         if response is not None:
             assert response.status_code == 200 and response.json["outcome"] == "queued", response.json
         self.services.ingestor.decide_queued()
         with self.services.sessions() as session:
-            return session.scalar(select(InboxEvent.outcome).where(InboxEvent.source == "zendesk")
+            return session.scalar(select(InboxEvent.outcome).where(InboxEvent.source == source)
                                   .order_by(InboxEvent.id.desc()).limit(1))
 
     def drain(self, rounds: int = 50) -> int:
