@@ -22,6 +22,12 @@ NOTIFY_CHANNEL = "escalator_inbox"
 MAX_ATTEMPTS = 5  # a row whose decision keeps failing is marked failed (payload kept) instead of retried forever
 
 
+# Built once: the statement is the same every time, only its parameters change (each webhook saves the build).
+_INSERTS = {postgres: (postgresql_insert if postgres else sqlite_insert)(INBOX)
+            .on_conflict_do_nothing(index_elements=["source", "dedup_key"]).returning(INBOX.c.id)
+            for postgres in (False, True)}
+
+
 @dataclass(frozen=True)
 class Queued:
     id: int
@@ -38,10 +44,8 @@ def record(connection: Connection, *, source: str, dedup_key: str, event_type: s
     postgres = connection.dialect.name == "postgresql"
     values = dict(source=source, dedup_key=dedup_key, event_type=event_type, ticket_id=ticket_id, received_at=now,
                   payload=payload, outcome="ignored" if signal is None else "queued", detail=detail, signal=signal,
-                  decide_after=None if signal is None else now, attempts=0)
-    statement = (postgresql_insert if postgres else sqlite_insert)(INBOX).values(**values) \
-        .on_conflict_do_nothing(index_elements=["source", "dedup_key"]).returning(INBOX.c.id)
-    inbox_id = connection.execute(statement).scalar_one_or_none()
+                  decide_after=None if signal is None else now, attempts=0, decided_at=None)
+    inbox_id = connection.execute(_INSERTS[postgres], values).scalar_one_or_none()
     if inbox_id is not None and signal is not None and postgres:
         connection.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
     return inbox_id
