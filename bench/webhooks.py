@@ -16,7 +16,8 @@ The real app answers "queued" (it only records); one `escalator worker` process 
 (the Procfile's shape), woken by LISTEN/NOTIFY on PostgreSQL and by its poll on SQLite (INBOX_POLL_SECONDS,
 --sqlite-poll). Beside the request columns the report gives webhook → decision latency (the inbox's
 decided_at - received_at) and inbox lag (the oldest undecided event's age, sampled every 50 ms) under the
-full load, then in a second phase paced at --rate req/s.
+full load, then in a phase paced at --rate req/s, then with an idle worker (--idle requests, one client,
+4 a second).
 
 Every request carries a unique event id and a fresh, valid signature. Exits 1 if any request is not
 answered 200, or if an outcome shows the mix did not exercise what it claims (e.g. a duplicate).
@@ -62,6 +63,7 @@ from tests.harness import FIXTURES, mappings_for_tests  # noqa: E402
 UTC = dt.timezone.utc
 SECRET = "bench-webhook-secret"
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+IDLE_RATE = 4.0  # the last phase: one client, a webhook every 250 ms, so the worker waits idle for each
 ROUTE = "/webhooks/zendesk"
 ORGS = (1001, 1002, 1003, 1004)
 PRIORITIES = ("URGENT", "HIGH", "NORMAL", "LOW")
@@ -525,17 +527,19 @@ def bench_backend(backend: str, args) -> tuple[Run, Run, Counter, dict]:
                     raise RuntimeError(f"real app not ready: {ready}")
                 bodies = Bodies(known)
                 inbox = Inbox(url)
-                under_load, at_rate = Decisions(), Decisions()
+                under_load, at_rate, idle = Decisions(), Decisions(), Decisions()
                 bare_run = load(bare, bodies, args.requests, args.warmup, args.concurrency)
                 worker_cpu = tree_cpu_seconds(worker.process.pid)
                 real_run = load(real, bodies, args.requests, args.warmup, args.concurrency, inbox, under_load)
                 worker_cpu = (tree_cpu_seconds(worker.process.pid) or 0) - (worker_cpu or 0)
                 paced_run = paced(real, bodies, args.paced, args.concurrency, args.rate, inbox, at_rate)
+                idle_run = paced(real, bodies, args.idle, 1, IDLE_RATE, inbox, idle)
                 inbox.engine.dispose()
                 if real_run.failures or bare_run.failures or paced_run.failures or worker.process.poll() is not None:
                     for server in servers:
                         print(f"--- {server.name} log, last lines ---\n{server.log_tail()}")
-                extra = {"under_load": under_load, "at_rate": at_rate, "paced": paced_run, "worker_cpu": worker_cpu}
+                extra = {"under_load": under_load, "at_rate": at_rate, "paced": paced_run, "worker_cpu": worker_cpu,
+                         "idle": idle, "idle_run": idle_run}
                 return real_run, bare_run, count_rows(url), extra
             finally:
                 for server in servers:  # before the database is dropped
@@ -570,7 +574,8 @@ def report_decisions(backend: str, real: Run, extra: dict) -> list[str]:
     print(f"  {'':26}{'req/s':>8}{'ack p95 ms':>12}{'decide p50':>12}{'decide p95':>12}{'lag max ms':>12}"
           f"{'lag p95 ms':>12}{'drain s':>9}")
     for name, run, seen in (("under full load", real, extra["under_load"]),
-                            (f"paced at {paced_run.throughput:.0f} req/s", paced_run, extra["at_rate"])):
+                            (f"paced at {paced_run.throughput:.0f} req/s", paced_run, extra["at_rate"]),
+                            (f"idle worker, {IDLE_RATE:.0f} req/s", extra["idle_run"], extra["idle"])):
         print(f"  {name:26}{run.throughput:8.0f}{run.percentile(95):12.2f}{seen.percentile(seen.latencies, 50):12.2f}"
               f"{seen.percentile(seen.latencies, 95):12.2f}{max(seen.lag or [0]) * 1000:12.1f}"
               f"{seen.percentile(seen.lag, 95):12.1f}{seen.drain:9.2f}")
@@ -581,7 +586,7 @@ def report_decisions(backend: str, real: Run, extra: dict) -> list[str]:
         if unexpected:
             problems.append(f"{backend} {name}: unexpected decisions {unexpected}")
     outcomes = Counter()
-    for seen in (extra["under_load"], extra["at_rate"]):
+    for seen in (extra["under_load"], extra["at_rate"], extra["idle"]):
         outcomes.update(seen.outcomes)
     print("  decisions: " + ", ".join(f"{t} {o} {n}" for (t, o), n in sorted(outcomes.items())))
     return problems
@@ -644,6 +649,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, help="unmeasured requests per app first (default 5%% of --requests)")
     parser.add_argument("--rate", type=float, default=100.0, help="the paced phase's request rate (default 100/s)")
     parser.add_argument("--paced", type=int, help="requests in the paced phase (default 1000; --quick 300)")
+    parser.add_argument("--idle", type=int, default=40,
+                        help=f"requests sent one at a time at {IDLE_RATE:.0f}/s last: an idle worker's latency (default 40)")
     parser.add_argument("--sqlite-poll", type=float, default=0.05,
                         help="the worker's poll on SQLite, which has no NOTIFY (default 0.05 s)")
     args = parser.parse_args(argv)
