@@ -10,7 +10,14 @@ at the end), migrated; the test mappings (tests.harness.mappings_for_tests, orga
 ZENDESK_WEBHOOK_SECRET set and no Zendesk credentials (dry-run; the request path makes no outbound
 call anyway). Known tickets are seeded in-process through the Ingestor with authoritative snapshots
 before the run, so that half the requests (status/comment events on them) run the full decide path;
-the other half are `ticket.created` events for new tickets (outcome "refresh").
+the other half are `ticket.created` events for new tickets (decided "refresh").
+
+The real app answers "queued" (it only records); one `escalator worker` process beside it decides
+(the Procfile's shape), woken by LISTEN/NOTIFY on PostgreSQL and by its poll on SQLite (INBOX_POLL_SECONDS,
+--sqlite-poll). Beside the request columns the report gives webhook → decision latency (the inbox's
+decided_at - received_at) and inbox lag (the oldest undecided event's age, sampled every 50 ms) under the
+full load, then in a phase paced at --rate req/s, then with an idle worker (--idle requests, one client,
+4 a second).
 
 Every request carries a unique event id and a fresh, valid signature. Exits 1 if any request is not
 answered 200, or if an outcome shows the mix did not exercise what it claims (e.g. a duplicate).
@@ -56,6 +63,7 @@ from tests.harness import FIXTURES, mappings_for_tests  # noqa: E402
 UTC = dt.timezone.utc
 SECRET = "bench-webhook-secret"
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+IDLE_RATE = 4.0  # the last phase: one client, a webhook every 250 ms, so the worker waits idle for each
 ROUTE = "/webhooks/zendesk"
 ORGS = (1001, 1002, 1003, 1004)
 PRIORITIES = ("URGENT", "HIGH", "NORMAL", "LOW")
@@ -145,9 +153,11 @@ class Bodies:
         return "comment_added", json.dumps(document).encode()
 
 
-# Which outcomes show that a request exercised the path it was meant to.
-EXPECTED = {"created": {"refresh"}, "status_changed": {"applied", "unchanged"},
-            "comment_added": {"applied", "unchanged"}}
+# Which outcomes show that a request exercised the path it was meant to: the webhook's answer, then the
+# worker's decision (inbox_events.outcome) by event type.
+EXPECTED = {"created": {"queued"}, "status_changed": {"queued"}, "comment_added": {"queued"}}
+DECIDED = {"ticket.created": {"refresh"}, "ticket.status_changed": {"applied", "unchanged"},
+           "ticket.comment_added": {"applied", "unchanged"}}
 
 
 def seed_known(database_url: str, mappings_dir: Path, count: int) -> Known:
@@ -236,6 +246,18 @@ class Server:
             return "(no log)"
 
 
+class Worker(Server):
+    """`escalator worker` beside the real app (the Procfile's shape): it decides what the app queues."""
+
+    def __init__(self, name: str, log_path: Path) -> None:
+        super().__init__(name, "", 0, log_path)
+
+    def start_worker(self, env: dict) -> None:
+        self.log = open(self.log_path, "wb")
+        self.process = subprocess.Popen([sys.executable, "-m", "integration.cli", "worker"], cwd=REPO, env=env,
+                                        stdout=self.log, stderr=subprocess.STDOUT)
+
+
 def healthy(base: str) -> bool:
     return requests.get(base + "/healthz", timeout=2).status_code == 200
 
@@ -268,11 +290,14 @@ class Run:
         return ordered[rank] * 1000
 
 
-def fire(base: str, bodies: list[tuple[str, bytes]], concurrency: int, run: Run, *, measured: bool) -> None:
-    """Send every body once, from `concurrency` keep-alive clients; sign each at send time."""
+def fire(base: str, bodies: list[tuple[str, bytes]], concurrency: int, run: Run, *, measured: bool,
+         rate: float | None = None) -> None:
+    """Send every body once, from `concurrency` keep-alive clients; sign each at send time. With `rate`, the
+    i-th body is not sent before i/rate seconds from the start (an open schedule, not a closed loop)."""
     work: queue.SimpleQueue = queue.SimpleQueue()
-    for item in bodies:
+    for item in enumerate(bodies):
         work.put(item)
+    schedule_start = time.perf_counter()
     lock = threading.Lock()
     url = base + ROUTE
 
@@ -282,9 +307,13 @@ def fire(base: str, bodies: list[tuple[str, bytes]], concurrency: int, run: Run,
         with requests.Session() as session:
             while True:
                 try:
-                    kind, raw = work.get_nowait()
+                    index, (kind, raw) = work.get_nowait()
                 except queue.Empty:
                     break
+                if rate:
+                    delay = schedule_start + index / rate - time.perf_counter()
+                    if delay > 0:
+                        time.sleep(delay)
                 stamp = zendesk_second(dt.datetime.now(UTC))
                 headers = {"Content-Type": "application/json", "X-Zendesk-Webhook-Signature-Timestamp": stamp,
                            "X-Zendesk-Webhook-Signature": sign(SECRET, stamp, raw)}
@@ -325,15 +354,32 @@ def fire(base: str, bodies: list[tuple[str, bytes]], concurrency: int, run: Run,
         run.wall = time.perf_counter() - started
 
 
-def load(server: Server, bodies: Bodies, requests_n: int, warmup: int, concurrency: int) -> Run:
+def load(server: Server, bodies: Bodies, requests_n: int, warmup: int, concurrency: int,
+         inbox: "Inbox | None" = None, decisions: "Decisions | None" = None) -> Run:
     run = Run()
     fire(server.base, bodies.make(warmup), concurrency, run, measured=False)
+    if inbox is not None:
+        inbox.decided_since(inbox.last_id(), Decisions())  # the warm-up decided before measuring
+        after = inbox.last_id()
     measured = bodies.make(requests_n)
     cpu_before = tree_cpu_seconds(server.process.pid)
-    fire(server.base, measured, concurrency, run, measured=True)
+    with sampling_lag(inbox, decisions) if inbox is not None else contextlib.nullcontext():
+        fire(server.base, measured, concurrency, run, measured=True)
     cpu_after = tree_cpu_seconds(server.process.pid)
     if cpu_before is not None and cpu_after is not None:
         run.server_cpu = cpu_after - cpu_before
+    if inbox is not None:
+        inbox.decided_since(after, decisions)
+    return run
+
+
+def paced(server: Server, bodies: Bodies, requests_n: int, concurrency: int, rate: float, inbox: "Inbox",
+          decisions: "Decisions") -> Run:
+    run = Run()
+    after = inbox.last_id()
+    with sampling_lag(inbox, decisions):
+        fire(server.base, bodies.make(requests_n), concurrency, run, measured=True, rate=rate)
+    inbox.decided_since(after, decisions)
     return run
 
 
@@ -358,6 +404,83 @@ def tree_cpu_seconds(pid: int) -> float | None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Decisions (the worker's side, read from the inbox)
+
+
+@dataclass
+class Decisions:
+    latencies: list[float] = field(default_factory=list)  # seconds, webhook received → decided
+    lag: list[float] = field(default_factory=list)  # oldest undecided event's age, sampled
+    drain: float = 0.0  # seconds from the last answer until nothing was left undecided
+    outcomes: Counter = field(default_factory=Counter)  # (event type, decision outcome)
+
+    def percentile(self, values: list[float], p: float) -> float:
+        ordered = sorted(values) or [0.0]
+        rank = max(0, min(len(ordered) - 1, int(round(p / 100 * len(ordered) + 0.5)) - 1))
+        return ordered[rank] * 1000
+
+
+class Inbox:
+    def __init__(self, url: str) -> None:
+        from sqlalchemy import create_engine
+
+        self.engine = create_engine(url)
+
+    def last_id(self) -> int:
+        from sqlalchemy import text
+
+        with self.engine.connect() as connection:
+            return connection.execute(text("SELECT coalesce(max(id), 0) FROM inbox_events")).scalar_one()
+
+    def lag(self) -> float:
+        from sqlalchemy import text
+
+        with self.engine.connect() as connection:
+            oldest = connection.execute(text("SELECT min(received_at) FROM inbox_events "
+                                             "WHERE decide_after IS NOT NULL")).scalar_one()
+        if oldest is None:
+            return 0.0
+        if isinstance(oldest, str):
+            oldest = dt.datetime.fromisoformat(oldest)
+        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
+        return max((dt.datetime.now(UTC) - oldest).total_seconds(), 0.0)
+
+    def decided_since(self, after_id: int, into: Decisions, timeout: float = 120.0) -> None:
+        from sqlalchemy import text
+
+        started = time.perf_counter()
+        while self.lag() > 0 and time.perf_counter() - started < timeout:
+            time.sleep(0.01)
+        into.drain = time.perf_counter() - started
+        with self.engine.connect() as connection:
+            rows = connection.execute(text("SELECT event_type, outcome, received_at, decided_at FROM inbox_events "
+                                           "WHERE id > :after AND source = 'zendesk'"), {"after": after_id}).all()
+        for event_type, outcome, received, decided in rows:
+            into.outcomes[(event_type, outcome)] += 1
+            if decided is not None:
+                received, decided = (v if not isinstance(v, str) else dt.datetime.fromisoformat(v)
+                                     for v in (received, decided))
+                into.latencies.append((decided - received).total_seconds())
+
+
+@contextlib.contextmanager
+def sampling_lag(inbox: Inbox, into: Decisions, every: float = 0.05):
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(every):
+            into.lag.append(inbox.lag())
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+# ---------------------------------------------------------------------------------------------
 # One backend
 
 
@@ -376,7 +499,7 @@ def database(backend: str, tmp: Path):
         yield url
 
 
-def bench_backend(backend: str, args) -> tuple[Run, Run, Counter]:
+def bench_backend(backend: str, args) -> tuple[Run, Run, Counter, dict]:
     tmp = Path(tempfile.mkdtemp(prefix=f"escalator-bench-{backend}-"))
     try:
         with database(backend, tmp) as url:  # a PostgreSQL database is dropped on the way out
@@ -392,21 +515,32 @@ def bench_backend(backend: str, args) -> tuple[Run, Run, Counter]:
                 real = Server("real app", "integration.app:create_app()", free_port(), tmp / "gunicorn-real.log")
                 bare = Server("bare baseline", "bench.bare_app:create_app()", free_port(),
                               tmp / "gunicorn-bare.log")
-                servers += [real, bare]
-                for server in servers:
+                worker = Worker("worker", tmp / "worker.log")
+                servers += [real, bare, worker]
+                for server in (real, bare):
                     server.start(args.workers, args.threads, env)
+                worker.start_worker({**env, "INBOX_POLL_SECONDS": str(args.sqlite_poll if backend == "sqlite" else 1.0)})
                 real.wait_ready(healthy)
                 bare.wait_ready(bare_up)
                 ready = requests.get(real.base + "/readyz", timeout=5).json()
                 if ready.get("database") != "ok":
                     raise RuntimeError(f"real app not ready: {ready}")
                 bodies = Bodies(known)
+                inbox = Inbox(url)
+                under_load, at_rate, idle = Decisions(), Decisions(), Decisions()
                 bare_run = load(bare, bodies, args.requests, args.warmup, args.concurrency)
-                real_run = load(real, bodies, args.requests, args.warmup, args.concurrency)
-                if real_run.failures or bare_run.failures:
+                worker_cpu = tree_cpu_seconds(worker.process.pid)
+                real_run = load(real, bodies, args.requests, args.warmup, args.concurrency, inbox, under_load)
+                worker_cpu = (tree_cpu_seconds(worker.process.pid) or 0) - (worker_cpu or 0)
+                paced_run = paced(real, bodies, args.paced, args.concurrency, args.rate, inbox, at_rate)
+                idle_run = paced(real, bodies, args.idle, 1, IDLE_RATE, inbox, idle)
+                inbox.engine.dispose()
+                if real_run.failures or bare_run.failures or paced_run.failures or worker.process.poll() is not None:
                     for server in servers:
-                        print(f"--- {server.name} gunicorn log, last lines ---\n{server.log_tail()}")
-                return real_run, bare_run, count_rows(url)
+                        print(f"--- {server.name} log, last lines ---\n{server.log_tail()}")
+                extra = {"under_load": under_load, "at_rate": at_rate, "paced": paced_run, "worker_cpu": worker_cpu,
+                         "idle": idle, "idle_run": idle_run}
+                return real_run, bare_run, count_rows(url), extra
             finally:
                 for server in servers:  # before the database is dropped
                     server.stop()
@@ -430,6 +564,32 @@ def count_rows(url: str) -> Counter:
 
 # ---------------------------------------------------------------------------------------------
 # Report
+
+
+def report_decisions(backend: str, real: Run, extra: dict) -> list[str]:
+    problems = []
+    paced_run = extra["paced"]
+    print(f"  webhook → decision ({'NOTIFY' if backend == 'postgresql' else 'poll'} wake-up; one `escalator "
+          f"worker`, {extra['worker_cpu'] * 1000 / max(len(real.latencies), 1):.2f} ms CPU per event under load):")
+    print(f"  {'':26}{'req/s':>8}{'ack p95 ms':>12}{'decide p50':>12}{'decide p95':>12}{'lag max ms':>12}"
+          f"{'lag p95 ms':>12}{'drain s':>9}")
+    for name, run, seen in (("under full load", real, extra["under_load"]),
+                            (f"paced at {paced_run.throughput:.0f} req/s", paced_run, extra["at_rate"]),
+                            (f"idle worker, {IDLE_RATE:.0f} req/s", extra["idle_run"], extra["idle"])):
+        print(f"  {name:26}{run.throughput:8.0f}{run.percentile(95):12.2f}{seen.percentile(seen.latencies, 50):12.2f}"
+              f"{seen.percentile(seen.latencies, 95):12.2f}{max(seen.lag or [0]) * 1000:12.1f}"
+              f"{seen.percentile(seen.lag, 95):12.1f}{seen.drain:9.2f}")
+        decided = len(seen.latencies)
+        if decided != len(run.latencies):
+            problems.append(f"{backend} {name}: {decided} of {len(run.latencies)} webhooks decided")
+        unexpected = {k: n for k, n in seen.outcomes.items() if k[1] not in DECIDED.get(k[0], set())}
+        if unexpected:
+            problems.append(f"{backend} {name}: unexpected decisions {unexpected}")
+    outcomes = Counter()
+    for seen in (extra["under_load"], extra["at_rate"], extra["idle"]):
+        outcomes.update(seen.outcomes)
+    print("  decisions: " + ", ".join(f"{t} {o} {n}" for (t, o), n in sorted(outcomes.items())))
+    return problems
 
 
 def report(backend: str, real: Run, bare: Run) -> list[str]:
@@ -487,9 +647,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker, both apps (default 4)")
     parser.add_argument("--known", type=int, default=200, help="known tickets seeded before the run (default 200)")
     parser.add_argument("--warmup", type=int, help="unmeasured requests per app first (default 5%% of --requests)")
+    parser.add_argument("--rate", type=float, default=100.0, help="the paced phase's request rate (default 100/s)")
+    parser.add_argument("--paced", type=int, help="requests in the paced phase (default 1000; --quick 300)")
+    parser.add_argument("--idle", type=int, default=40,
+                        help=f"requests sent one at a time at {IDLE_RATE:.0f}/s last: an idle worker's latency (default 40)")
+    parser.add_argument("--sqlite-poll", type=float, default=0.05,
+                        help="the worker's poll on SQLite, which has no NOTIFY (default 0.05 s)")
     args = parser.parse_args(argv)
     if args.requests is None:
         args.requests = 300 if args.quick else 2000
+    if args.paced is None:
+        args.paced = 300 if args.quick else 1000
     if args.warmup is None:
         args.warmup = max(args.concurrency * 2, args.requests // 20)
     if args.requests < 1 or args.concurrency < 1 or args.known < 1:
@@ -503,14 +671,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"gunicorn --workers {args.workers} --threads {args.threads} (gthread) for both apps; "
           f"{args.concurrency} keep-alive clients; {args.requests} measured requests per app after "
           f"{args.warmup} warm-up; {args.known} known tickets seeded")
-    print("mix: 50% ticket.created for new tickets (expect refresh), 25% ticket.status_changed and "
-          "25% ticket.comment_added on known tickets (expect applied/unchanged)")
+    print("mix: 50% ticket.created for new tickets (answered queued, decided refresh), 25% ticket.status_changed "
+          "and 25% ticket.comment_added on known tickets (answered queued, decided applied/unchanged)")
     problems: list[str] = []
     started = time.perf_counter()
     for backend in backends:
         print(f"\n[{backend}] starting", flush=True)
-        real, bare, stored = bench_backend(backend, args)
+        real, bare, stored, extra = bench_backend(backend, args)
         problems += report(backend, real, bare)
+        problems += report_decisions(backend, real, extra)
         print("  rows after the run: " + ", ".join(f"{t} {n}" for t, n in stored.items()))
     print(f"\ntotal {time.perf_counter() - started:.0f}s; load average after {load_average()} "
           "(the clients share the machine with both servers; other load skews the numbers)")

@@ -28,6 +28,8 @@ class Config:
     zendesk_ticket_update_rate_limit: int = 100
     # After updates go out, the next ones gather this long into one Update Many job (a storm: few big jobs).
     zendesk_gather_seconds: float = 0.5
+    # The worker decides queued webhooks when woken (NOTIFY, or in-process); this poll is the fallback.
+    inbox_poll_seconds: float = 0.5
     # Accept unsigned Zendesk/Slack webhooks when no secret is set. Development only; logged loudly.
     insecure_dev_webhooks: bool = False
 
@@ -39,8 +41,9 @@ class Config:
             values["mappings_poll_seconds"] = float(values["mappings_poll_seconds"])
         if "outbox_lease_seconds" in values:
             values["outbox_lease_seconds"] = float(values["outbox_lease_seconds"])
-        if "zendesk_gather_seconds" in values:
-            values["zendesk_gather_seconds"] = float(values["zendesk_gather_seconds"])
+        for name in ("zendesk_gather_seconds", "inbox_poll_seconds"):
+            if name in values:
+                values[name] = float(values[name])
         for name in ("zendesk_account_rate_limit", "zendesk_ticket_update_rate_limit"):
             if name in values:
                 values[name] = int(values[name])
@@ -85,4 +88,5 @@ _ENV = {
     "zendesk_account_rate_limit": "ZENDESK_ACCOUNT_RATE_LIMIT",
     "zendesk_ticket_update_rate_limit": "ZENDESK_TICKET_UPDATE_RATE_LIMIT",
     "zendesk_gather_seconds": "ZENDESK_GATHER_SECONDS",
+    "inbox_poll_seconds": "INBOX_POLL_SECONDS",
 }

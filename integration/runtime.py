@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from functools import partial
 
 from zenpy import Zenpy
 
@@ -14,6 +15,7 @@ from integration.storage.threads import Threads
 from integration.zendesk.thread_comments import ZendeskThreadWriter
 from integration.storage.credits import remind_overdue
 from integration.slack.requests_in_zendesk import TicketOpener
+from integration.storage.listen import listen_for_queued, listens
 from integration.slack.pacing import SharedChannelPacer
 from integration.slack.gateway import SlackGateway, build_slack_gateway, response_hosts
 from integration.worker import Worker
@@ -47,7 +49,16 @@ def build_worker(services: Services, *, zenpy: Zenpy | None = None, slack: Slack
     return Worker(services.sessions, deliverers, now=services.now,
                   lease=dt.timedelta(seconds=config.outbox_lease_seconds),
                   tickers=(ingestor.fire_due_timers, ingestor.redecide_after_mapping_edit, budget.forget_old,
-                           lambda: remind_overdue(services.sessions, services.mappings.current, services.now())))
+                           lambda: remind_overdue(services.sessions, services.mappings.current, services.now())),
+                  inbox=partial(ingestor.decide_queued, inbox_batch(config)), wake=ingestor.wake,
+                  poll=config.inbox_poll_seconds,
+                  listen=partial(listen_for_queued, config.database_url) if listens(config.database_url) else None)
+
+
+def inbox_batch(config) -> int:
+    # SQLite has one writer: a decision batch holds it, and webhooks from other processes wait behind it (in
+    # SQLite's busy handler), so batches stay small there. PostgreSQL locks rows: webhooks never wait.
+    return 8 if config.database_url.startswith("sqlite") else 200
 
 
 def slack_file_hosts(config) -> tuple[str, ...]:

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
-from collections import Counter
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass
 from typing import Callable
 
 from sqlalchemy import Engine
@@ -20,14 +19,40 @@ from integration.storage.db import make_engine, make_sessions
 log = logging.getLogger("escalator")
 
 
-@dataclass
 class Metrics:
-    webhooks: Counter = field(default_factory=Counter)
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    """Counters and histograms of this service (prometheus_client). Under gunicorn with several processes
+    PROMETHEUS_MULTIPROC_DIR is set (`escalator serve`, the Procfile's gunicorn config): every process writes
+    its own file there and a scrape of any process sums them all, so counters only ever go up."""
+
+    LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+    def __init__(self) -> None:
+        # Imported here: the multiprocess switch is read when prometheus_client is first imported, which must
+        # come after `escalator serve` has set the directory (see integration.cli.gunicorn_conf).
+        from prometheus_client import CollectorRegistry, Counter, Histogram
+
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.webhooks = Counter("escalator_webhook_requests", "Webhook requests by source and outcome.",
+                                ["source", "outcome"], registry=self.registry)
+        self.decisions = Histogram("escalator_decision_latency_seconds",
+                                   "From a webhook's receipt to its decision by the worker.",
+                                   buckets=self.LATENCY_BUCKETS, registry=self.registry)
 
     def count_webhook(self, source: str, outcome: str) -> None:
-        with self.lock:
-            self.webhooks[(source, outcome)] += 1
+        self.webhooks.labels(source, outcome).inc()
+
+    def observe_decision(self, seconds: float) -> None:
+        self.decisions.observe(seconds)
+
+    def render(self) -> bytes:
+        from prometheus_client import CollectorRegistry, generate_latest
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            return generate_latest(self.registry)
+        merged = CollectorRegistry()
+        MultiProcessCollector(merged)
+        return generate_latest(merged)
 
 
 @dataclass
@@ -49,8 +74,10 @@ def build_services(config: Config, now: Callable[[], dt.datetime] = utcnow) -> S
     sessions = make_sessions(engine)
     from integration.reports.credit_standing import month_standing
 
+    metrics = Metrics()
     return Services(config=config, mappings=mappings, engine=engine, sessions=sessions,
-                    ingestor=Ingestor(sessions, mappings, now, context_for(config)), metrics=Metrics(), now=now,
+                    ingestor=Ingestor(sessions, mappings, now, context_for(config), on_decided=metrics.observe_decision),
+                    metrics=metrics, now=now,
                     month_standing=lambda org, month, at: month_standing(sessions, mappings.current, org, month, at))
 
 

@@ -44,17 +44,22 @@ class Worker:
     def __init__(self, sessions: sessionmaker[Session], deliverers: dict[str, Deliverer],
                  now: Callable[[], dt.datetime] = utcnow, batch: int = 100,
                  tickers: tuple[Callable[[], int], ...] = (), lease: dt.timedelta = outbox.LEASE,
-                 pool_size: int = 8) -> None:
+                 pool_size: int = 8, inbox: Callable[[], int] = lambda: 0,
+                 wake: threading.Event | None = None, poll: float = 0.5,
+                 listen: Callable[[threading.Event, threading.Event], None] | None = None) -> None:
         self.sessions, self.deliverers, self.now, self.batch = sessions, deliverers, now, batch
         self.lease, self.pool_size = lease, pool_size
         self.tickers = tickers  # other periodic work (timers), each returns how much it did
+        # Queued inbound events: decided on a loop of their own, woken at once (`wake`), polled as a fallback.
+        self.inbox, self.wake, self.poll = inbox, wake or threading.Event(), poll
+        self.listen = listen  # (stop, wake): sets wake when another process queues an event (PostgreSQL NOTIFY)
         self._pool = futures.ThreadPoolExecutor(pool_size, thread_name_prefix="escalator-deliver")
         self._in_flight: dict[futures.Future, list[Claimed]] = {}
         self._lock = threading.Lock()
 
     def run_once(self) -> int:
-        """One round, synchronously: timers, then every due action delivered and recorded."""
-        done = self.tick()
+        """One round, synchronously: queued events, timers, then every due action delivered and recorded."""
+        done = self.inbox() + self.tick()
         submitted = self.submit_round()
         futures.wait(submitted)
         return done + self._reap(submitted)
@@ -66,7 +71,11 @@ class Worker:
         log.info("worker started")
         loops = [threading.Thread(target=self._loop, args=(stop, self.tick, idle_sleep), name="escalator-timers",
                                   daemon=True),
+                 threading.Thread(target=self._woken_loop, args=(stop,), name="escalator-inbox", daemon=True),
                  threading.Thread(target=self._heartbeat, args=(stop,), name="escalator-heartbeat", daemon=True)]
+        if self.listen is not None:
+            loops.append(threading.Thread(target=self.listen, args=(stop, self.wake), name="escalator-listen",
+                                          daemon=True))
         for loop in loops:
             loop.start()
         self._loop(stop, self._deliver_some, idle_sleep)
@@ -84,6 +93,17 @@ class Worker:
                 busy = 0
             if not busy:
                 stop.wait(idle_sleep)
+
+    def _woken_loop(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            self.wake.clear()  # before the claim: an event queued meanwhile sets it again, none is missed
+            try:
+                busy = self.inbox()
+            except Exception:  # the next round retries
+                log.exception("deciding queued events failed")
+                busy = 0
+            if not busy:
+                self.wake.wait(self.poll)
 
     def _deliver_some(self) -> int:
         submitted = self.submit_round() if len(self._in_flight) < self.pool_size else []

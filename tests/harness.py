@@ -8,10 +8,13 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import select
+
 from integration.app import create_app
 from integration.config import Config
 from integration.runtime import build_worker
 from integration.services import Services, build_services
+from integration.storage.models import InboxEvent
 from integration.slack.gateway import ChannelPacer, build_slack_gateway
 from integration.worker import Worker
 from integration.zendesk.client import build_zenpy
@@ -85,6 +88,16 @@ class Stack:
                 "X-Zendesk-Webhook-Signature": sign(secret, stamp, raw)}
         sent.update(headers or {})
         return self.client.post("/webhooks/zendesk", data=raw, headers=sent)
+
+    def decided(self, response=None, source: str = "zendesk") -> str:
+        """The webhook (if given) answered `queued`: decide what is queued now, as the worker would, and give the
+        outcome of the decision of the newest event from `source`."""
+        if response is not None:
+            assert response.status_code == 200 and response.json["outcome"] == "queued", response.json
+        self.services.ingestor.decide_queued()
+        with self.services.sessions() as session:
+            return session.scalar(select(InboxEvent.outcome).where(InboxEvent.source == source)
+                                  .order_by(InboxEvent.id.desc()).limit(1))
 
     def drain(self, rounds: int = 50) -> int:
         """Run the worker until it has nothing due (or `rounds` rounds)."""

@@ -117,7 +117,11 @@ def test_metrics_in_prometheus_format(served):
     requests.post(f"{base}/webhooks/zendesk", data=b"{}", timeout=5)  # no secret configured → refused
     text = requests.get(f"{base}/metrics", timeout=5).text
     assert '# TYPE escalator_webhook_requests_total counter' in text
-    assert 'escalator_webhook_requests_total{source="zendesk",outcome="unconfigured"} 1' in text
+    assert 'escalator_webhook_requests_total{outcome="unconfigured",source="zendesk"} 1.0' in text
+    assert "# TYPE escalator_decision_latency_seconds histogram" in text
+    assert "escalator_inbox_lag_seconds 0" in text and "escalator_inbox_undecided 0" in text
+    assert 'escalator_zendesk_rate_budget_remaining{bucket="ticket_update"} 100' in text
+    assert "escalator_zendesk_in_flight 0" in text
     assert 'escalator_outbox_actions{target="zendesk",status="failed"} 1' in text
     assert 'escalator_open_tickets_by_level{level="3"} 1' in text
     assert 'escalator_first_response_targets{state="breached"} 1' in text

@@ -16,7 +16,7 @@ from integration.core.sla.priority import Priority
 from integration.mappings.loader import load_mappings
 from integration.runtime import build_worker
 from integration.services import build_services
-from integration.storage.models import OutboxAction, Ticket
+from integration.storage.models import InboxEvent, OutboxAction, Ticket
 from integration.zendesk.payloads import parse_payload
 from integration.zendesk.signature import SignatureError, verify
 from tests.harness import REPO, Clock
@@ -121,11 +121,13 @@ def test_through_the_real_route_and_worker_in_dry_run(database, shipped):
     for event in plan.events:
         request = signed(event, SECRET, NOW)
         response = client.post("/webhooks/zendesk", data=request.body, headers=request.headers)
-        assert response.status_code == 200 and response.json["outcome"] in ("refresh", "applied"), response.json
+        assert response.status_code == 200 and response.json["outcome"] == "queued", response.json
     worker = build_worker(services)
     while worker.run_once():
         pass
     with services.sessions() as session:
+        decided = session.scalars(select(InboxEvent.outcome).where(InboxEvent.source == "zendesk")).all()
+        assert len(decided) == len(plan.events) and set(decided) <= {"refresh", "applied"}, decided
         tickets = {t.id: t for t in session.scalars(select(Ticket))}
         actions = session.scalars(select(OutboxAction)).all()
     assert set(tickets) == {t.ticket_id for t in plan.tickets}
@@ -156,9 +158,10 @@ def test_a_trigger_body_cannot_stand_in_for_the_read(database):
     headers = {"X-Zendesk-Webhook-Signature-Timestamp": "2026-03-18T13:30:00Z", "Content-Type": "application/json"}
     from integration.zendesk.signature import sign
     headers["X-Zendesk-Webhook-Signature"] = sign(SECRET, headers["X-Zendesk-Webhook-Signature-Timestamp"], body)
-    assert client.post("/webhooks/zendesk", data=body, headers=headers).json["outcome"] == "refresh"
+    assert client.post("/webhooks/zendesk", data=body, headers=headers).json["outcome"] == "queued"
     build_worker(services).run_once()
     with services.sessions() as session:
+        assert session.scalar(select(InboxEvent.outcome).where(InboxEvent.source == "zendesk")) == "refresh"
         assert session.scalars(select(Ticket)).all() == []  # localized text is never taken for the ticket
         fetch = session.scalars(select(OutboxAction)).one()
     assert fetch.status == "dry_run" and "was not read" in fetch.last_error

@@ -134,10 +134,13 @@ def test_escalate_command_reaches_the_vp_and_confirms_in_channel(stack, fake_sla
     opened_in_channel(stack, 501)
     answer = send(stack, fake_slack, command("escalate #501 nobody answers")).json
     assert answer["response_type"] == "in_channel"
-    assert answer["text"] == "Escalation of ticket #501 received: a senior support lead now owns it."
+    assert answer["text"] == "Escalation of ticket #501 received: the team is told now and will follow up."
+    assert stack.decided(source="slack") == "applied"
     with stack.services.sessions() as session:
         assert session.get(Ticket, 501).level == 4  # the VP holds it; the customer is not told the title
     stack.drain()
+    notices = [m["text"] for m in fake_slack.messages("C05NWLOGIST")]
+    assert notices == ["A senior support lead now owns #501 and will follow up with you directly."]
     notes = [c["body"] for c in fake_zendesk.comments(501) if not c["public"]]
     assert any("escalation requested: nobody answers (by U0NWCUST01)" in n for n in notes)
 

@@ -12,7 +12,7 @@ from integration.mappings.loader import load_mappings
 from integration.slack.gateway import ChannelPacer, SlackGateway
 from integration.core.sla_summary import SlaSummary, TargetSummary
 from integration.storage import outbox
-from integration.storage.models import OutboxAction, Ticket
+from integration.storage.models import InboxEvent, OutboxAction, Ticket
 from integration.storage.repo import enqueue, save_decision
 from tests.harness import TEST_MAPPINGS
 from tests.fakes.slack import fake_slack  # noqa: F401  (pytest fixture)
@@ -193,8 +193,13 @@ def test_acknowledge_all_acknowledges_every_listed_step_like_the_single_button(d
     response = send(stack, fake_slack, button("block_actions_acknowledge", value, channel=MANAGERS,
                                               action_id=ACK_ALL_ACTION))
     assert response.status_code == 200
-    assert response.json["message"] == ("acknowledged #35436 level 2: applied; "
-                                        "acknowledged #35437 level 2: applied")
+    assert response.json["message"] == ("acknowledged #35436 level 2: queued; "
+                                        "acknowledged #35437 level 2: queued")
+    stack.services.ingestor.decide_queued()
+    with stack.services.sessions() as session:
+        decided = session.scalars(select(InboxEvent.outcome).where(InboxEvent.source == "slack",
+                                                                   InboxEvent.event_type == "acknowledge")).all()
+    assert decided == ["applied", "applied"]
     with stack.services.sessions() as session:
         steps = {t: session.get(Ticket, t).escalation["steps"][-1] for t in (35436, 35437, 35438)}
     assert steps[35436]["acknowledged_by"] == steps[35437]["acknowledged_by"] == "U0MANAGER1"

@@ -56,7 +56,8 @@ def posts(stack):
 def test_acknowledge_records_who_and_when_and_stops_reminders(escalated):
     stack = escalated
     response = signed(stack, ack())
-    assert response.status_code == 200 and "acknowledged #35436 level 2: applied" in response.json["message"]
+    assert response.status_code == 200 and "acknowledged #35436 level 2: queued" in response.json["message"]
+    assert stack.decided(source="slack") == "applied"
     with stack.services.sessions() as session:
         step = session.get(Ticket, 35436).escalation["steps"][-1]
     assert step["acknowledged_by"] == "U05SUPMGR01" and step["acknowledged_at"] == START.isoformat()
@@ -93,7 +94,8 @@ def test_a_non_numeric_timestamp_is_refused_not_crashed(escalated):
 def test_unknown_tickets_and_actions_are_answered_without_effect(escalated):
     stack = escalated
     response = signed(stack, ack("99999:2"))
-    assert response.status_code == 200 and "ignored" in response.json["message"]
+    assert response.status_code == 200 and "queued" in response.json["message"]
+    assert stack.decided(source="slack") == "ignored"
     other = {"type": "block_actions", "user": {"id": "U1"}, "actions": [{"action_id": "mystery", "value": "1"}]}
     assert "'mystery' is not handled" in signed(stack, other).json["message"]
     with stack.services.sessions() as session:

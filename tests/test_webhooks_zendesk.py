@@ -66,8 +66,13 @@ RAW = json.dumps(fixture_body("ticket_created")).encode()
 
 def test_signed_event_is_accepted(app):
     response = post(app, RAW)
-    assert response.status_code == 200 and response.json["outcome"] == "refresh"
-    assert stored(app) == (1, 1)
+    assert response.status_code == 200 and response.json["outcome"] == "queued"
+    assert stored(app) == (1, 0)  # recorded only: the worker decides
+    services = app.extensions["escalator.services"]
+    assert services.ingestor.decide_queued() == 1
+    assert stored(app) == (1, 1)  # decided: the ticket is read from the API first
+    with services.sessions() as session:
+        assert session.scalar(select(InboxEvent.outcome)) == "refresh"
 
 
 @pytest.mark.parametrize("kwargs, raw, reason", [

@@ -1,4 +1,4 @@
-"""POST /webhooks/zendesk: verify the raw bytes, then parse, then record and decide. No outbound call."""
+"""POST /webhooks/zendesk: verify the raw bytes, parse, then record (one INSERT). The worker decides; no outbound call."""
 from __future__ import annotations
 
 import logging
@@ -40,7 +40,7 @@ def _handle(services) -> tuple[int, str, str]:
     except PayloadError as exc:
         log.info("refused a Zendesk webhook: %s", exc)
         return 400, f"malformed payload: {exc}", "malformed"
-    result = services.ingestor.ingest(source="zendesk", dedup_key=parsed.dedup_key, event_type=parsed.event_type,
+    result = services.ingestor.record(source="zendesk", dedup_key=parsed.dedup_key, event_type=parsed.event_type,
                                       payload=parsed.document, signal=parsed.signal,
                                       ignore_reason=parsed.ignore_reason)
     if parsed.signal is not None and parsed.event_type.startswith("ticket."):

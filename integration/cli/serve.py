@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 from gunicorn.app.base import BaseApplication
 
+from integration.cli.gunicorn_conf import child_exit, prepare_metrics_dir
 from integration.config import Config
 from integration.local_credentials import Resolved
 
@@ -32,6 +33,7 @@ class EmbeddedServer(BaseApplication):
             "graceful_timeout": 5, "timeout": 30, "proc_name": "escalator",
             "accesslog": None, "control_socket_disable": True,  # no shared $HOME/.gunicorn socket
             "when_ready": self._ready, "post_worker_init": self._start_worker, "worker_exit": self._stop_worker,
+            "child_exit": child_exit,
         }
         self._stop: threading.Event | None = None
         self._thread: threading.Thread | None = None
@@ -85,6 +87,7 @@ def serve(host: str, port: int, with_worker: bool) -> None:
     except LocalCredentialsError as exc:
         raise click.ClickException(str(exc)) from None
     upgrade(resolved.config.database_url)
+    prepare_metrics_dir()  # a worker process gunicorn replaces keeps its counts (see gunicorn_conf)
     EmbeddedServer(resolved.config, host=host, port=port, with_worker=with_worker,
                    banner=banner(resolved, f"http://{host}:{port}/")).run()
 

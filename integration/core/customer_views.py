@@ -120,10 +120,15 @@ def escalation_confirmed(ticket_id: int, level: int, role: str | None) -> dict:
                     public=True)
 
 
-def escalation_noted(ticket_id: int, role: str | None) -> dict:
-    if role is None:
-        return _message(f"Your request is noted on ticket #{ticket_id}; the team that owns it will follow up.")
-    return _message(f"Your request is noted on ticket #{ticket_id}; it is already with our {role}.", public=True)
+def escalation_received(ticket_id: int, *, customer: bool, repeated: bool = False) -> dict:
+    """The immediate answer: the request is recorded and decided by the worker a moment later."""
+    if repeated:
+        return _message(f"Your request on ticket #{ticket_id} was already received.")
+    if customer:  # customers never read internal role names
+        return _message(f"Escalation of ticket #{ticket_id} received: the team is told now and will follow up.",
+                        public=True)
+    return _message(f"Escalation of ticket #{ticket_id} received: any new step is posted to its owner's channel.",
+                    public=True)
 
 
 def csat_prompt(ticket_id: int, subject: str) -> dict:

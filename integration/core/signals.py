@@ -6,7 +6,7 @@ Parsers (Zendesk webhooks, the worker's authoritative API read, Slack) all produ
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 ZENDESK_PRIORITIES = ("urgent", "high", "normal", "low")
 
@@ -16,6 +16,13 @@ class Comment:
     at: dt.datetime
     public: bool
     by_agent: bool
+
+    def to_json(self) -> dict:
+        return {"at": self.at.isoformat(), "public": self.public, "by_agent": self.by_agent}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Comment":
+        return cls(at=dt.datetime.fromisoformat(data["at"]), public=data["public"], by_agent=data["by_agent"])
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,15 @@ class Transition:
     current: str | int | None  # status: "open"; priority: "normal" ("" = none); organization: an id or None
     previous: str | int | None = None
     previous_known: bool = False  # the event states the previous value (the audit log's Create rows do not)
+
+    def to_json(self) -> dict:
+        return {"at": self.at.isoformat(), "field": self.field, "current": self.current, "previous": self.previous,
+                "previous_known": self.previous_known}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Transition":
+        return cls(at=dt.datetime.fromisoformat(data["at"]), field=data["field"], current=data["current"],
+                   previous=data.get("previous"), previous_known=data.get("previous_known", False))
 
 
 @dataclass(frozen=True)
@@ -57,7 +73,45 @@ class TicketSignal:
     untrusted: tuple[str, ...] = field(default=())  # fields the payload carried that we could not trust
     source_key: str = ""  # the inbound event's dedup key, so follow-up actions are idempotent too
 
+    def to_json(self) -> dict:
+        """What the inbox keeps for the worker to decide later; from_json gives back an equal signal."""
+        data: dict = {}
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            if spec.name in _INSTANTS:
+                value = value.isoformat() if value is not None else None
+            elif spec.name == "comments":
+                value = [comment.to_json() for comment in value]
+            elif spec.name == "transition":
+                value = value.to_json() if value is not None else None
+            elif spec.name == "timeline":
+                value = [step.to_json() for step in value] if value is not None else None
+            elif isinstance(value, tuple):
+                value = list(value)
+            data[spec.name] = value
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> "TicketSignal":
+        known = {spec.name for spec in fields(cls)}
+        values = {name: value for name, value in data.items() if name in known}
+        for name in _INSTANTS:
+            if values.get(name) is not None:
+                values[name] = dt.datetime.fromisoformat(values[name])
+        values["comments"] = tuple(Comment.from_json(c) for c in values.get("comments", ()))
+        if values.get("transition") is not None:
+            values["transition"] = Transition.from_json(values["transition"])
+        if values.get("timeline") is not None:
+            values["timeline"] = tuple(Transition.from_json(step) for step in values["timeline"])
+        for name in ("tags", "untrusted"):
+            if values.get(name) is not None:
+                values[name] = tuple(values[name])
+        return cls(**values)
+
     @property
     def needs_refresh(self) -> bool:
         """A ticket we must read from the API before deciding (through the worker)."""
         return bool(self.untrusted) and not self.authoritative
+
+
+_INSTANTS = ("at", "created_at")

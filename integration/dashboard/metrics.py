@@ -1,7 +1,8 @@
 """GET /metrics in Prometheus' text format.
 
-Webhook counts are this process's (each gunicorn worker reports its own; Prometheus sums them);
-everything else is read from the database, so every process reports the same state.
+Counters and histograms come from prometheus_client, summed over every process when gunicorn runs several
+(PROMETHEUS_MULTIPROC_DIR, see integration.services.Metrics); everything else is read from the database at
+scrape time, so every process reports the same state.
 """
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from flask import Response, current_app
 from sqlalchemy import func, select
 
 from integration.core.statuses import OPEN_STATUSES
-from integration.storage.models import OutboxAction, Ticket, Timer
+from integration.storage import inbox, rate_budget
+from integration.storage.models import InboxEvent, OutboxAction, Ticket, Timer
+from integration.zendesk.budget import ACCOUNT, TICKET_UPDATE
 
 
 
@@ -19,17 +22,19 @@ def metrics() -> Response:
     services = current_app.extensions["escalator.services"]
     now = services.now()
     lines: list[str] = []
-    _family(lines, "escalator_webhook_requests_total", "counter", "Webhook requests by source and outcome.",
-            [({"source": s, "outcome": o}, n) for (s, o), n in sorted(services.metrics.webhooks.items())])
     with services.sessions() as session:
+        _queue(lines, session, services, now)
         depth = session.execute(select(OutboxAction.target, OutboxAction.status, func.count())
                                 .group_by(OutboxAction.target, OutboxAction.status)).all()
         _family(lines, "escalator_outbox_actions", "gauge", "Outbox actions by target and status.",
                 [({"target": t, "status": s}, n) for t, s, n in depth])
-        oldest = session.execute(select(OutboxAction.target, func.min(OutboxAction.created_at))
-                                 .where(OutboxAction.status == "pending").group_by(OutboxAction.target)).all()
-        _family(lines, "escalator_outbox_oldest_pending_seconds", "gauge", "Age of the oldest pending action.",
-                [({"target": t}, round((now - _aware(at)).total_seconds(), 3)) for t, at in oldest])
+        oldest = session.execute(select(OutboxAction.target, OutboxAction.lane, func.min(OutboxAction.created_at))
+                                 .where(OutboxAction.status == "pending")
+                                 .group_by(OutboxAction.target, OutboxAction.lane)).all()
+        _family(lines, "escalator_outbox_oldest_pending_seconds", "gauge",
+                "Age of the oldest pending action, by target and lane (0 escalation steps, 1 SLA fields, 2 the rest).",
+                [({"target": t, "lane": str(lane)}, round((now - _aware(at)).total_seconds(), 3))
+                 for t, lane, at in oldest])
         due = session.scalar(select(func.count()).select_from(Timer).where(Timer.fired_at.is_(None),
                                                                            Timer.due_at <= now))
         _family(lines, "escalator_timers_due", "gauge", "Timers due and not fired yet.", [({}, due)])
@@ -41,7 +46,27 @@ def metrics() -> Response:
             states = session.execute(select(column, func.count()).where(column.is_not(None)).group_by(column)).all()
             _family(lines, f"escalator_{target}_targets", "gauge", f"Tickets by {target.replace('_', ' ')} state.",
                     [({"state": state}, n) for state, n in sorted(states)])
-    return Response("\n".join(lines) + "\n", mimetype="text/plain; version=0.0.4")
+    text = services.metrics.render().decode() + "\n".join(lines) + "\n"
+    return Response(text, mimetype="text/plain; version=0.0.4")
+
+
+def _queue(lines: list[str], session, services, now: dt.datetime) -> None:
+    """What an operator pages on: events waiting for a decision, the rate budget, Zendesk work in flight."""
+    oldest = inbox.oldest_undecided(session)
+    _family(lines, "escalator_inbox_lag_seconds", "gauge", "Age of the oldest webhook not decided yet (0: none).",
+            [({}, round(max((now - oldest).total_seconds(), 0.0), 3) if oldest else 0)])
+    waiting = session.scalar(select(func.count()).select_from(InboxEvent).where(InboxEvent.decide_after.is_not(None)))
+    _family(lines, "escalator_inbox_undecided", "gauge", "Webhooks recorded and not decided yet.", [({}, waiting)])
+    limits = {ACCOUNT: services.config.zendesk_account_rate_limit,
+              TICKET_UPDATE: services.config.zendesk_ticket_update_rate_limit}
+    _family(lines, "escalator_zendesk_rate_budget_remaining", "gauge",
+            "Zendesk requests left in the current minute of the account-wide budget, by bucket.",
+            [({"bucket": b}, max(limit - rate_budget.spent(session, b, now), 0)) for b, limit in limits.items()])
+    flying = session.scalar(select(func.count()).select_from(OutboxAction).where(
+        OutboxAction.target == "zendesk", OutboxAction.status == "pending", OutboxAction.lease_until > now))
+    _family(lines, "escalator_zendesk_in_flight", "gauge",
+            "Zendesk actions claimed by a worker and not yet recorded (an Update Many job being polled, a call "
+            "under way).", [({}, flying)])
 
 
 def _family(lines: list[str], name: str, kind: str, help_text: str, samples) -> None:

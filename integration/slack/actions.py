@@ -56,7 +56,7 @@ def _staff_side(mappings, payload: dict) -> bool:
 def _acknowledge_step(services, payload: dict, ticket_id: int, level: int) -> str:
     user = payload["user"].get("id")
     signal = TicketSignal(ticket_id=ticket_id, kind="acknowledge", at=None, actor=user, ack_level=level)
-    result = services.ingestor.ingest(source="slack", dedup_key=f"ack:{ticket_id}:{level}:{user}",
+    result = services.ingestor.record(source="slack", dedup_key=f"ack:{ticket_id}:{level}:{user}",
                                       event_type="acknowledge", payload=payload, signal=signal)
     return f"acknowledged #{ticket_id} level {level}: {result.outcome}"
 

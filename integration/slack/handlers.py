@@ -10,7 +10,6 @@ from integration.slack.credits import credit_command, sla_command
 from integration.slack.desk import open_tickets, pending_timers, requester_of, view_of, visible_ticket
 from integration.core.state import Action
 from integration.inbound import bounded_id
-from integration.storage.models import Ticket
 
 
 def handle_command(services, form: dict) -> dict:
@@ -72,15 +71,11 @@ def escalate(services, binding: Binding, ticket_id: int, reason: str, executive:
             return views.ticket_not_found(ticket_id)
     signal = TicketSignal(ticket_id=ticket_id, kind="escalation_request", at=None, escalation_request=reason,
                           executive=executive, actor=user)
-    result = services.ingestor.ingest(source="slack", dedup_key=dedup_key, event_type="escalation_request",
+    # Recorded here, decided by the worker: who owns the ticket next is posted when it is decided.
+    result = services.ingestor.record(source="slack", dedup_key=dedup_key, event_type="escalation_request",
                                       payload={"ticket_id": ticket_id, "reason": reason, "user": user}, signal=signal)
-    with services.sessions() as session:
-        level = session.get(Ticket, ticket_id).level
-    # Customers never read internal role names: the neutral words stand in for them.
-    role = services.mappings.current.escalation.owner(level).role if binding.kind == "staff" else None
-    if result.outcome == "applied" and level > 1:
-        return views.escalation_confirmed(ticket_id, level, role)
-    return views.escalation_noted(ticket_id, role)
+    return views.escalation_received(ticket_id, customer=binding.kind != "staff",
+                                     repeated=result.outcome == "duplicate")
 
 
 def _open(services, binding: Binding, form: dict) -> dict:
@@ -142,7 +137,7 @@ def handle_csat(services, payload: dict, action: dict) -> str:
     signal = TicketSignal(ticket_id=ticket_id, kind="csat", at=None, csat=score, actor=user.get("id"),
                           actor_team=user.get("team_id"),
                           escalation_request=f"CSAT {score}/5 in Slack" if score < 4 else None)
-    services.ingestor.ingest(source="slack", dedup_key=f"csat:{payload.get('trigger_id')}", event_type="csat",
+    services.ingestor.record(source="slack", dedup_key=f"csat:{payload.get('trigger_id')}", event_type="csat",
                              payload={"ticket_id": ticket_id, "score": score, "user": user}, signal=signal)
     return _respond(services, payload, views.csat_thanks(ticket_id, score, score < 4))
 

@@ -1,11 +1,14 @@
 """Engine and sessions. SQLite gets WAL and a busy timeout so the embedded web app and worker share it."""
 from __future__ import annotations
 
+import random
 import threading
+import time
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+import sqlalchemy.exc
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -48,7 +51,7 @@ def _serialize_writers(engine: Engine) -> None:
     def begin(connection) -> None:
         lock.acquire()
         try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            _begin_immediate(connection)
         except BaseException:
             lock.release()
             raise
@@ -63,12 +66,30 @@ def _serialize_writers(engine: Engine) -> None:
     event.listen(engine, "rollback", end)
 
 
+def _begin_immediate(connection, patience: float = 30.0) -> None:
+    """BEGIN IMMEDIATE, retried every millisecond or so while another process writes. SQLite's own busy
+    handler sleeps ever longer (up to 100 ms a try), so a webhook waiting behind the worker's short write
+    would wait many times longer than the write itself."""
+    deadline = time.monotonic() + patience
+    pause = 0.0005
+    while True:
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        except sqlalchemy.exc.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause * (0.5 + random.random()))
+        pause = min(pause * 1.5, 0.005)
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see make_engine)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=0")  # BEGIN IMMEDIATE retries on its own (see _begin_immediate)
     cursor.close()
 
 

@@ -67,7 +67,9 @@ class Ticket(Base):
 
 class InboxEvent(Base):
     __tablename__ = "inbox_events"
-    __table_args__ = (UniqueConstraint("source", "dedup_key", name="uq_inbox_source_key"),)
+    __table_args__ = (UniqueConstraint("source", "dedup_key", name="uq_inbox_source_key"),
+                      Index("ix_inbox_undecided", "decide_after", postgresql_where=text("decide_after IS NOT NULL"),
+                            sqlite_where=text("decide_after IS NOT NULL")))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     source: Mapped[str] = mapped_column(String(16))  # zendesk | slack | worker
@@ -78,6 +80,11 @@ class InboxEvent(Base):
     payload: Mapped[dict] = mapped_column(JSON)
     outcome: Mapped[str] = mapped_column(String(32), default="recorded")
     detail: Mapped[str] = mapped_column(Text, default="")
+    # Queued for the worker to decide: the parsed signal, and when it may be tried (NULL once decided).
+    signal: Mapped[dict | None] = mapped_column(JSON)
+    decide_after: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
 
 class Timer(Base):

@@ -77,6 +77,19 @@ def save_decision(session: Session, decision: Decision, *, inbox_id: int | None,
         _save_consequences(session, decision, inbox_id, now)
 
 
+def save_decisions(session: Session, decided: list[tuple[int | None, Decision]], *, now: dt.datetime) -> None:
+    """Several decisions of one ticket, taken in turn: its row written once (the last state), each decision's
+    actions, audit entry and inbox outcome, and the timers the last of them that set any asked for."""
+    states = [d.state for _, d in decided if d.state is not None]
+    if states:
+        _save_state(session, states[-1], now)
+        session.flush()
+    timed = max((i for i, (_, d) in enumerate(decided) if d.timers is not None), default=None)
+    with session.no_autoflush:
+        for i, (inbox_id, decision) in enumerate(decided):
+            _save_consequences(session, decision if i == timed else replace(decision, timers=None), inbox_id, now)
+
+
 def _save_consequences(session: Session, decision: Decision, inbox_id: int | None, now: dt.datetime) -> None:
     if decision.state is not None:
         # A breach's own warnings expire at its due and are dropped at claim; other steps drop them here.

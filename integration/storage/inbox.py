@@ -1,0 +1,101 @@
+"""The inbox as a queue: the request path records an event in one INSERT; the worker claims and decides it.
+
+A queued row carries the parsed signal (TicketSignal.to_json) and `decide_after`; deciding it clears
+`decide_after` in the same transaction as the ticket's state, timers and outbox rows, so a worker killed
+in between leaves the row queued and the next claim decides it, once.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from integration.inbound import storable
+from integration.storage.models import InboxEvent
+
+INBOX = InboxEvent.__table__
+NOTIFY_CHANNEL = "escalator_inbox"
+MAX_ATTEMPTS = 5  # a row whose decision keeps failing is marked failed (payload kept) instead of retried forever
+
+
+# Built once: the statement is the same every time, only its parameters change (each webhook saves the build).
+_INSERTS = {postgres: (postgresql_insert if postgres else sqlite_insert)(INBOX)
+            .on_conflict_do_nothing(index_elements=["source", "dedup_key"]).returning(INBOX.c.id)
+            for postgres in (False, True)}
+
+
+@dataclass(frozen=True)
+class Queued:
+    id: int
+    ticket_id: int
+    signal: dict
+    received_at: dt.datetime
+    attempts: int
+
+
+def record(connection: Connection, *, source: str, dedup_key: str, event_type: str, ticket_id: int | None,
+           payload: dict, signal: dict | None, now: dt.datetime, detail: str = "") -> int | None:
+    """One INSERT … ON CONFLICT DO NOTHING RETURNING id (None: a duplicate). A signal queues it for the worker;
+    on PostgreSQL a NOTIFY (sent at commit) wakes the listening workers."""
+    postgres = connection.dialect.name == "postgresql"
+    values = dict(source=source, dedup_key=dedup_key, event_type=event_type, ticket_id=ticket_id, received_at=now,
+                  payload=payload, outcome="ignored" if signal is None else "queued", detail=detail, signal=signal,
+                  decide_after=None if signal is None else now, attempts=0, decided_at=None)
+    inbox_id = connection.execute(_INSERTS[postgres], values).scalar_one_or_none()
+    if inbox_id is not None and signal is not None and postgres:
+        connection.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+    return inbox_id
+
+
+def claim(session: Session, now: dt.datetime, limit: int) -> list[Queued]:
+    """Queued rows, oldest first, locked for this transaction (others skip them). A first attempt is due at
+    once whatever the clocks say; a retry waits for its decide_after."""
+    rows = session.execute(
+        select(INBOX.c.id, INBOX.c.ticket_id, INBOX.c.signal, INBOX.c.received_at, INBOX.c.attempts)
+        .where(INBOX.c.decide_after.is_not(None), (INBOX.c.attempts == 0) | (INBOX.c.decide_after <= now))
+        .order_by(INBOX.c.id).limit(limit).with_for_update(skip_locked=True)).all()
+    return [Queued(r.id, r.ticket_id, r.signal, _aware(r.received_at), r.attempts) for r in rows]
+
+
+def held_back(session: Session, claimed: list[Queued]) -> set[int]:
+    """Tickets with an older queued event outside this claim (another worker holds it, or it waits to be
+    retried): their events wait, so that every ticket's events are decided in the order they came."""
+    first: dict[int, int] = {}
+    for row in claimed:
+        first.setdefault(row.ticket_id, row.id)
+    if not first:
+        return set()
+    mine = {row.id for row in claimed}
+    older = session.execute(select(INBOX.c.ticket_id, INBOX.c.id).where(
+        INBOX.c.decide_after.is_not(None), INBOX.c.ticket_id.in_(list(first)), INBOX.c.id < max(first.values()))).all()
+    return {ticket for ticket, row_id in older if row_id not in mine and row_id < first[ticket]}
+
+
+def mark_decided(session: Session, ids: list[int], now: dt.datetime) -> None:
+    if ids:
+        session.execute(update(INBOX).where(INBOX.c.id.in_(ids)).values(decide_after=None, decided_at=now))
+
+
+def retry_later(session: Session, rows: list[Queued], now: dt.datetime, error: str) -> None:
+    """Their ticket's decision failed: tried again after a backoff, and given up (kept, marked failed) after
+    MAX_ATTEMPTS."""
+    for row in rows:
+        attempts = row.attempts + 1
+        done = attempts >= MAX_ATTEMPTS
+        session.execute(update(INBOX).where(INBOX.c.id == row.id).values(
+            attempts=attempts, detail=storable(error, 500), outcome="failed" if done else "queued",
+            decide_after=None if done else now + dt.timedelta(seconds=2 ** attempts),
+            decided_at=now if done else None))
+
+
+def oldest_undecided(session: Session) -> dt.datetime | None:
+    oldest = session.scalar(select(func.min(INBOX.c.received_at)).where(INBOX.c.decide_after.is_not(None)))
+    return _aware(oldest) if oldest is not None else None
+
+
+def _aware(instant: dt.datetime) -> dt.datetime:
+    return instant if instant.tzinfo else instant.replace(tzinfo=dt.timezone.utc)
