@@ -13,6 +13,7 @@ from integration.slack.thread_mirror import poster as thread_poster
 from integration.storage.threads import Threads
 from integration.zendesk.thread_comments import ZendeskThreadWriter
 from integration.storage.credits import remind_overdue
+from integration.storage.csat_alerts import DailyCsatAlerts
 from integration.slack.requests_in_zendesk import TicketOpener
 from integration.slack.pacing import SharedChannelPacer
 from integration.slack.gateway import SlackGateway, build_slack_gateway, response_hosts
@@ -47,7 +48,9 @@ def build_worker(services: Services, *, zenpy: Zenpy | None = None, slack: Slack
     return Worker(services.sessions, deliverers, now=services.now,
                   lease=dt.timedelta(seconds=config.outbox_lease_seconds),
                   tickers=(ingestor.fire_due_timers, ingestor.redecide_after_mapping_edit, budget.forget_old,
-                           lambda: remind_overdue(services.sessions, services.mappings.current, services.now())))
+                           lambda: remind_overdue(services.sessions, services.mappings.current, services.now()),
+                           DailyCsatAlerts(services.sessions, lambda: services.mappings.current, ingestor.context,
+                                           services.now)))
 
 
 def slack_file_hosts(config) -> tuple[str, ...]:
