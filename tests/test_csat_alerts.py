@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from integration.core.context import Context
 from integration.mappings.loader import load_mappings
+from integration.storage import csat_alerts
 from integration.storage.csat_alerts import DailyCsatAlerts, send_daily_alerts
 from integration.storage.models import CsatAlert, CsatRating, OutboxAction
 from tests.fakes.slack import fake_slack  # noqa: F401  (pytest fixture)
@@ -61,15 +62,21 @@ def alerts(sessions):
     return checked, posts
 
 
-def test_two_workers_send_each_organizations_alert_once(sessions):
+def test_two_workers_send_each_organizations_alert_once(sessions, monkeypatch):
     add_ratings(sessions)
-    assert send_daily_alerts(sessions, MAPPINGS, CONTEXT, t(2, 7, 59)) == 1  # only Kolkata's 09:00 has come
+    assert send_daily_alerts(sessions, MAPPINGS, CONTEXT, t(2, 7, 59)) == 0  # only Kolkata's 09:00 has come
     assert alerts(sessions) == ({(CHOWRINGHEE, "2026-03-01"): (2, "4.50", False)}, [])
 
-    results, barrier = [], threading.Barrier(2)
+    # Two workers both find Berlin's Sunday unchecked and go for it at the same moment.
+    results, barrier, check = [], threading.Barrier(2), csat_alerts._check
+
+    def check_together(*args):
+        barrier.wait(timeout=10)
+        return check(*args)
+
+    monkeypatch.setattr(csat_alerts, "_check", check_together)
 
     def worker():
-        barrier.wait()
         results.append(send_daily_alerts(sessions, MAPPINGS, CONTEXT, t(2, 8)))
 
     threads = [threading.Thread(target=worker) for _ in range(2)]
@@ -77,7 +84,8 @@ def test_two_workers_send_each_organizations_alert_once(sessions):
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(results)[-1] >= 1 and sum(results) == 1  # Berlin's day, checked by exactly one of them
+    monkeypatch.undo()
+    assert sorted(results) == [0, 1]  # Berlin's alert, queued by exactly one of them
     checked, posts = alerts(sessions)
     assert checked[(BRANDT, "2026-03-01")] == (3, "3.67", True)
     assert posts == [("U05CSMBRAND", "CSAT alert: Brandt Maschinenbau GmbH averaged 3.67 on Sun 01 Mar 2026 "
@@ -86,7 +94,7 @@ def test_two_workers_send_each_organizations_alert_once(sessions):
                                      "• 13:00 <https://acme.zendesk.com/agent/tickets/12|#12>: 3/5 (Slack)\n"
                                      "• 23:30 <https://acme.zendesk.com/agent/tickets/13|#13>: 3/5 (Slack)")]
 
-    assert send_daily_alerts(sessions, MAPPINGS, CONTEXT, t(2, 14)) == 2  # London (nothing), New York
+    assert send_daily_alerts(sessions, MAPPINGS, CONTEXT, t(2, 14)) == 1  # New York (London: checked, no rating)
     assert send_daily_alerts(sessions, MAPPINGS, CONTEXT, t(2, 23, 59)) == 0  # all done for the day
     checked, posts = alerts(sessions)
     assert checked[(PENNYWORTH, "2026-03-01")] == (0, None, False)
@@ -95,19 +103,20 @@ def test_two_workers_send_each_organizations_alert_once(sessions):
     assert posts[1][1].startswith("CSAT alert: Northwind Logistics averaged 1.50 on Sun 01 Mar 2026 (below 4), "
                                   "2 ratings:\n• 10:00 ")
     # Tuesday: Monday's ratings (Berlin's Slack 1 at 00:10 local) alert again, once.
-    assert send_daily_alerts(sessions, MAPPINGS, CONTEXT, t(3, 8)) == 2  # Kolkata and Berlin's Monday
+    assert send_daily_alerts(sessions, MAPPINGS, CONTEXT, t(3, 8)) == 1  # Berlin's Monday
     checked, posts = alerts(sessions)
     assert checked[(BRANDT, "2026-03-02")] == (1, "1.00", True) and len(posts) == 3
 
 
 def test_the_ticker_looks_at_most_once_a_minute(sessions):
     add_ratings(sessions)
-    clock = [t(2, 7, 59)]
+    second = dt.timedelta(seconds=1)
+    clock = [t(2, 7, 59) + 30 * second]
     ticker = DailyCsatAlerts(sessions, lambda: MAPPINGS, CONTEXT, lambda: clock[0])
-    assert ticker() == 1  # Kolkata
-    clock[0] = t(2, 8, 0) - dt.timedelta(seconds=1)
+    assert ticker() == 0  # Berlin's 09:00 has not come
+    clock[0] = t(2, 8) + 15 * second
     assert ticker() == 0  # Berlin is due, but 60 s have not passed since the last look
-    clock[0] = t(2, 8, 0)
+    clock[0] = t(2, 8) + 30 * second
     assert ticker() == 1  # Berlin
     assert ticker() == 0
 

@@ -29,18 +29,16 @@ def day_ratings(session: Session, day: AlertDay) -> list[Rating]:
 
 def send_daily_alerts(sessions: sessionmaker[Session], mappings: Mappings, context: Context,
                       now: dt.datetime) -> int:
-    """Check every due (organization, day) not checked yet; returns how many were checked."""
+    """Check every due (organization, day) not checked yet; returns how many alerts were queued (a check that
+    finds nothing to say is bookkeeping, not work the worker reports)."""
     due = due_days(mappings, now)
     if not due:
         return 0
     with sessions() as session:
         done = {(org, day) for org, day in session.execute(select(CsatAlert.organization_id, CsatAlert.day)
                                    .where(CsatAlert.day.in_({d.day.isoformat() for d in due})))}
-    checked = 0
-    for day in due:
-        if (day.organization_id, day.day.isoformat()) not in done:
-            checked += _check(sessions, mappings, context, day, now)
-    return checked
+    return sum(_check(sessions, mappings, context, day, now) for day in due
+               if (day.organization_id, day.day.isoformat()) not in done)
 
 
 def _check(sessions: sessionmaker[Session], mappings: Mappings, context: Context, day: AlertDay,
@@ -54,14 +52,13 @@ def _check(sessions: sessionmaker[Session], mappings: Mappings, context: Context
             organization_id=day.organization_id, day=day.day.isoformat(), ratings=len(ratings),
             average=None if mean is None else str(mean), alerted=alert, checked_at=now,
         ).on_conflict_do_nothing(index_elements=["organization_id", "day"]).returning(CsatAlert.id)).first()
-        if claimed is None:  # another worker checked this day first
+        if claimed is None or not alert:  # another worker checked this day first, or nothing to say
             return 0
-        if alert:
-            message = alert_message(day, ratings, below, context)
-            for target in recipients(mappings, mappings.organization_by_id(day.organization_id)):
-                key = f"csat-alert-{day.organization_id}-{day.day.isoformat()}-{target}"
-                repo.enqueue(session, Action("slack", "post_message", {"channel": target, **message}, key),
-                             ticket_id=None, now=now)
+        message = alert_message(day, ratings, below, context)
+        for target in recipients(mappings, mappings.organization_by_id(day.organization_id)):
+            key = f"csat-alert-{day.organization_id}-{day.day.isoformat()}-{target}"
+            repo.enqueue(session, Action("slack", "post_message", {"channel": target, **message}, key),
+                         ticket_id=None, now=now)
         return 1
 
 
