@@ -14,6 +14,7 @@ from integration.slack.thread_mirror import poster as thread_poster
 from integration.storage.threads import Threads
 from integration.zendesk.thread_comments import ZendeskThreadWriter
 from integration.storage.credits import remind_overdue
+from integration.storage.csat_alerts import DailyCsatAlerts
 from integration.slack.requests_in_zendesk import TicketOpener
 from integration.storage.listen import listen_for_queued, listens
 from integration.slack.pacing import SharedChannelPacer
@@ -49,7 +50,9 @@ def build_worker(services: Services, *, zenpy: Zenpy | None = None, slack: Slack
     return Worker(services.sessions, deliverers, now=services.now,
                   lease=dt.timedelta(seconds=config.outbox_lease_seconds),
                   tickers=(ingestor.fire_due_timers, ingestor.redecide_after_mapping_edit, budget.forget_old,
-                           lambda: remind_overdue(services.sessions, services.mappings.current, services.now())),
+                           lambda: remind_overdue(services.sessions, services.mappings.current, services.now()),
+                           DailyCsatAlerts(services.sessions, lambda: services.mappings.current, ingestor.context,
+                                           services.now)),
                   inbox=partial(ingestor.decide_queued, inbox_batch(config)), wake=ingestor.wake,
                   poll=config.inbox_poll_seconds,
                   listen=partial(listen_for_queued, config.database_url) if listens(config.database_url) else None)

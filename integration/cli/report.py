@@ -24,6 +24,9 @@ class MonthParam(click.ParamType):
 @click.command("report")
 @click.option("--month", required=True, type=MonthParam(), help="The month, YYYY-MM: tickets created in it (UTC).")
 @click.option("--org", "org", type=int, default=None, help="Only this Zendesk organization id.")
+@click.option("--kind", type=click.Choice(["sla", "credits"]), default="sla", show_default=True,
+              help="sla: the SLA performance report; credits: the Service Credits Report for billing (earned, "
+                   "requested, approved, denied, applied, outstanding per organization).")
 @click.option("--format", "fmt", type=click.Choice(["html", "csv", "json"]), default="html", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the report to this file (default: standard output).")
@@ -32,16 +35,20 @@ class MonthParam(click.ParamType):
 @click.option("--post-to-slack", is_flag=True,
               help="Queue each customer channel's own summary (tiers with slack_channel and a slack_channel_id); "
                    "the worker delivers them, dry-run without SLACK_BOT_TOKEN.")
-def report(month: Month, org: int | None, fmt: str, out: Path | None, as_of: str | None, post_to_slack: bool) -> None:
+def report(month: Month, org: int | None, kind: str, fmt: str, out: Path | None, as_of: str | None,
+           post_to_slack: bool) -> None:
     """Monthly SLA performance and service-credit report for tickets created in --month (UTC)."""
     from integration.cli.explain import parse_instant
     from integration.config import Config
     from integration.storage.decisions import utcnow
     from integration.mappings.loader import MappingsError, load_mappings
     from integration.reports.formats import render
-    from integration.reports.queries import load_report, organization_known
+    from integration.reports.queries import load_credits_report, load_report, organization_known
     from integration.storage.db import make_engine, make_sessions
 
+    if kind == "credits" and post_to_slack:
+        raise click.BadParameter("the credits report is for billing: it is not posted to customer channels",
+                                 param_hint="--post-to-slack")
     config = Config.from_env()
     now = utcnow()
     at = parse_instant(as_of, "--as-of") if as_of else now
@@ -65,12 +72,16 @@ def report(month: Month, org: int | None, fmt: str, out: Path | None, as_of: str
             _post(sessions, mappings, result, now, config.slack_dry_run)
             if out is None:
                 return
-        text = render(result, fmt)
+        if kind == "credits":
+            credits = load_credits_report(sessions, mappings, result)
+            text, what = render(credits, fmt), f"credits report ({fmt}, {len(credits.rows)} organizations)"
+        else:
+            text, what = render(result, fmt), f"report ({fmt}, {result.total.tickets} tickets)"
         if out is None:
             click.echo(text, nl=False)
         else:
             out.write_text(text, encoding="utf-8")
-            click.echo(f"wrote the {month} report ({fmt}, {result.total.tickets} tickets) to {out}", err=True)
+            click.echo(f"wrote the {month} {what} to {out}", err=True)
     finally:
         engine.dispose()
 

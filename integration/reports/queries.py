@@ -11,7 +11,9 @@ from integration.core.history import row_from_json
 from integration.core.sla_summary import SlaSummary
 from integration.mappings.model import Mappings
 from integration.reports.compute import build
+from integration.reports.credits_report import CreditsReport, build_credits
 from integration.reports.figures import Month, RatingRow, Report, TicketRow
+from integration.storage.credits import list_requests, state_of
 from integration.storage.models import CsatRating, Ticket
 
 
@@ -42,6 +44,15 @@ def load_report(sessions: sessionmaker[Session], mappings: Mappings, month: Mont
         tickets = month_tickets(session, month, organization_id)
         ratings = month_ratings(session, month, organization_id)
     return build(mappings, month, tickets, ratings, as_of, organization_id)
+
+
+def load_credits_report(sessions: sessionmaker[Session], mappings: Mappings, report: Report) -> CreditsReport:
+    """The Service Credits Report over `report` (the month's SLA report, as loaded by load_report)."""
+    with sessions() as session:
+        requests = [state_of(r) for r in list_requests(session, organization_id=report.organization_id,
+                                                       month=str(report.month))]
+    names = {o.zendesk_id: o.name for o in mappings.organizations if o.name}
+    return build_credits(report, requests, names)
 
 
 def organization_known(mappings: Mappings, report: Report) -> bool:

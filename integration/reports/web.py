@@ -1,4 +1,5 @@
-"""GET /reports/<YYYY-MM>?org=ID&format=html|csv|json — the monthly report, for admins only."""
+"""GET /reports/<YYYY-MM>?org=ID&format=html|csv|json — the monthly report, for admins only; and
+GET /reports/<YYYY-MM>/credits (same parameters) — the Service Credits Report for billing."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
@@ -6,7 +7,7 @@ from flask import Blueprint, Response, current_app, request
 from integration.auth import admin_required
 from integration.reports.figures import Month
 from integration.reports.formats import FORMATS, file_name, media_type, render
-from integration.reports.queries import load_report, organization_known
+from integration.reports.queries import load_credits_report, load_report, organization_known
 
 blueprint = Blueprint("reports", __name__)
 
@@ -18,6 +19,16 @@ def _plain(text: str, status: int) -> Response:
 @blueprint.get("/reports/<month>")
 @admin_required
 def monthly_report(month: str):
+    return _report(month, "sla")
+
+
+@blueprint.get("/reports/<month>/credits")
+@admin_required
+def credits_report(month: str):
+    return _report(month, "credits")
+
+
+def _report(month: str, kind: str):
     try:
         period = Month.parse(month)
     except ValueError as exc:
@@ -38,6 +49,8 @@ def monthly_report(month: str):
     report = load_report(services.sessions, mappings, period, now, org)
     if not organization_known(mappings, report):
         return _plain(f"organization {org} is not in the mappings and has no tickets in {period}", 404)
+    if kind == "credits":
+        report = load_credits_report(services.sessions, mappings, report)
     response = Response(render(report, fmt), status=200, content_type=media_type(fmt))
     response.headers["Cache-Control"] = "no-store"  # billing figures behind a login: never cached
     if fmt != "html":

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import (JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -233,3 +233,19 @@ class CreditRequest(Base):
     applied_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     invoice: Mapped[str | None] = mapped_column(String(100))
     reminded_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class CsatAlert(Base):
+    """One row per organization and local day whose ratings the daily CSAT alert checked (sent or not): the unique
+    row is what makes the alert go out once, whichever worker gets there first."""
+
+    __tablename__ = "csat_alerts"
+    __table_args__ = (UniqueConstraint("organization_id", "day", name="uq_csat_alert_org_day"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(BigInteger)
+    day: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD, the organization's local day
+    ratings: Mapped[int] = mapped_column(Integer)
+    average: Mapped[str | None] = mapped_column(String(8))  # Decimal as text; None without ratings
+    alerted: Mapped[bool] = mapped_column(Boolean)
+    checked_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
