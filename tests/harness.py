@@ -4,7 +4,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import subprocess
+import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,3 +140,18 @@ def build_stack(database_url: str, mappings_dir: Path, fake, clock: Clock, **con
     # The production wiring, with clients pointed at the fakes (zenpy with a short timeout for the tests).
     worker = build_worker(services, zenpy=build_zenpy(settings, timeout=2), slack=slack)
     return Stack(services, app.test_client(), worker, clock, fake)
+
+
+def start_worker_process(env: dict, stderr=subprocess.DEVNULL) -> subprocess.Popen:
+    """A real `escalator worker` process, as production runs it."""
+    return subprocess.Popen([sys.executable, "-m", "integration.cli", "worker"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=stderr)
+
+
+def wait_for(predicate, timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False

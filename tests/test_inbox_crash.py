@@ -4,8 +4,6 @@ import datetime as dt
 import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 
 import pytest
@@ -14,24 +12,14 @@ from sqlalchemy import create_engine, func, select, text
 from integration.core.signals import TicketSignal
 from integration.storage.models import AuditEntry, InboxEvent
 from tests.fakes.zendesk import fake_zendesk  # noqa: F401  (pytest fixture)
-from tests.harness import Clock, build_stack, fixture_body, mappings_for_tests
+from tests.harness import Clock, build_stack, fixture_body, mappings_for_tests, start_worker_process, wait_for
 
 UTC = dt.timezone.utc
 CREATED = dt.datetime(2026, 3, 2, 14, 5, 31, tzinfo=UTC)
 
 
 def start_worker(env):
-    return subprocess.Popen([sys.executable, "-m", "integration.cli", "worker"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def wait_for(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
+    return start_worker_process(env)
 
 
 def queued_row(stack):

@@ -3,31 +3,19 @@ import datetime as dt
 import os
 import signal
 import subprocess
-import sys
-import time
 
 import pytest
 from sqlalchemy import select
 
 from integration.storage.models import OutboxAction
 from tests.fakes.zendesk import fake_zendesk  # noqa: F401  (pytest fixture)
-from tests.harness import Clock, build_stack, fixture_body, mappings_for_tests
+from tests.harness import Clock, build_stack, fixture_body, mappings_for_tests, start_worker_process, wait_for
 
 CREATED = "2026-03-02T14:05:31Z"
 
 
 def start_worker(env):
-    return subprocess.Popen([sys.executable, "-m", "integration.cli", "worker"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def wait_for(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
+    return start_worker_process(env, stderr=subprocess.PIPE)
 
 
 @pytest.mark.slow  # subprocesses and a SIGKILL; test_zendesk_flow covers the same rule in-process
