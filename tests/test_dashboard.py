@@ -63,6 +63,7 @@ def served(tmp_path):
     services.engine.dispose()
 
 
+@pytest.mark.slow  # real time or a real browser/process: .ci/run runs it
 def test_dashboard_in_a_real_browser(served):
     from playwright.sync_api import sync_playwright
 

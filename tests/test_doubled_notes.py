@@ -39,6 +39,7 @@ def _statuses(stack) -> list[str]:
         return list(session.scalars(select(OutboxAction.status).where(OutboxAction.kind == "update_ticket")))
 
 
+@pytest.mark.slow  # real time or a real browser/process: .ci/run runs it
 def test_a_put_applied_after_our_timeout_and_after_our_retry_leaves_one_note(database, tmp_path, fake_zendesk):
     _seed(fake_zendesk, 35436)
     clock = Clock(dt.datetime(2026, 3, 2, 14, 6, tzinfo=UTC))

@@ -1,6 +1,8 @@
 """The inbox as a queue: webhooks are recorded, the worker decides them in batches, woken at once."""
 from __future__ import annotations
 
+import pytest
+
 import datetime as dt
 import threading
 import time
@@ -112,6 +114,7 @@ def decided_within(services, seconds: float) -> float | None:
     return None
 
 
+@pytest.mark.slow  # real time or a real browser/process: .ci/run runs it
 def test_the_worker_in_the_serving_process_is_woken_at_once(database, tmp_path, fake_zendesk):
     # A 30 s poll: only the wake-up can make the decision come fast.
     stack = build_stack(database, mappings_for_tests(tmp_path), fake_zendesk, Clock(T0), inbox_poll_seconds=30)

@@ -150,6 +150,7 @@ QUICK = settings(max_examples=6, deadline=None, derandomize=True, phases=[Phase.
                  suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
+@pytest.mark.slow  # real time or a real browser/process: .ci/run runs it
 @QUICK
 @given(life=lifecycles)
 def test_shuffled_delayed_and_repeated_delivery_ends_as_in_order_delivery(stack, life):

@@ -1,6 +1,8 @@
 """/metrics under the Procfile's gunicorn of two worker processes: counters summed over both, never going back."""
 from __future__ import annotations
 
+import pytest
+
 import concurrent.futures as futures
 import os
 import re
@@ -29,6 +31,7 @@ def counted(base: str) -> float:
     return float(match.group(1)) if match else 0.0
 
 
+@pytest.mark.slow  # real time or a real browser/process: .ci/run runs it
 def test_two_worker_processes_report_one_monotonic_count(tmp_path):
     url = f"sqlite:///{tmp_path}/metrics.db"
     upgrade(url)

@@ -1,5 +1,6 @@
 """Slack in a storm: SlackGateway.deliver_batch through the real slack-sdk against the fake Slack, the outbox's
 Deferred outcome, stale warnings dropped at the breach, and Acknowledge all through the signed interactions route."""
+import pytest
 import datetime as dt
 
 from sqlalchemy import select
@@ -63,6 +64,7 @@ def claimed(action_id, payload, attempts=1):
     return outbox.Claimed(action_id, payload["ticket_id"], "slack", "post_message", payload, f"k{action_id}", attempts)
 
 
+@pytest.mark.slow  # real time or a real browser/process: .ci/run runs it
 def test_fifty_breaches_become_one_digest_per_channel_and_per_user(fake_slack):
     actions = [claimed(i, step_payload(40000 + i, MANAGERS, late=i)) for i in range(50)] + \
               [claimed(100 + i, step_payload(40000 + i, MANAGER, late=i)) for i in range(50)]

@@ -190,6 +190,7 @@ def test_a_conversation_in_the_thread(stack, fake_slack, fake_zendesk):
     assert statistics.mean(LATENCY["zendesk_to_slack"]) < 2.0
 
 
+@pytest.mark.slow  # real time or a real browser/process: .ci/run runs it
 def test_isolation_a_moved_ticket_ends_its_thread_and_staff_channels_are_not_mirrored(stack, fake_slack, fake_zendesk):
     message = fake_slack.seed_message(CHANNEL, CUSTOMER, "Data loss after last night's import")
     reaction = slack_event({"type": "reaction_added", "user": CUSTOMER, "reaction": "ticket",
@@ -250,6 +251,7 @@ def test_status_names_the_tickets_thread(stack, fake_slack, fake_zendesk):
     assert f"<#{CHANNEL}>" in answer["blocks"][-1]["elements"][0]["text"]
 
 
+@pytest.mark.slow  # real time or a real browser/process: .ci/run runs it
 def test_auto_ticket_channels_open_a_ticket_for_each_new_message(database, tmp_path, fake_zendesk, fake_slack):
     mappings = mappings_for_tests(tmp_path)
     organizations = mappings / "organizations.yaml"
