@@ -13,7 +13,7 @@ import time
 from zenpy.lib.exception import APIException
 
 from integration.storage import outbox
-from integration.storage.outbox import Claimed, Deferred, Delivered, DryRun, Failed, RetryLater
+from integration.storage.outbox import Claimed, Deferred, Delivered, Failed, RetryLater
 from integration.zendesk.budget import ACCOUNT, ZendeskBudget
 from integration.zendesk.bulk import deliver_bulk
 from integration.zendesk.client import ZendeskRateLimited
@@ -48,8 +48,6 @@ class ZendeskGateway:
             [[a] for a in actions if a.kind != "update_ticket"]
 
     def deliver_batch(self, actions: list[Claimed]) -> dict:
-        if self.zenpy is None:
-            return {a.id: DryRun("Zendesk credentials not set: recorded, not sent") for a in actions}
         updates = [a for a in actions if a.kind == "update_ticket"]
         if updates:
             self._sent_updates_at = time.monotonic()
