@@ -15,8 +15,10 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from integration.storage import inbox, timers
+from integration.storage.batch import TicketBatch, save_batch
 from integration.core.decide import decide
 from integration.core.context import Context
+from integration.core.state import Decision
 from integration.mappings.store import MappingsStore
 from integration.core.signals import TicketSignal
 from integration.storage import repo
@@ -113,73 +115,110 @@ class Ingestor:
 
     def fire_due_timers(self, limit: int = 40) -> int:
         """Claim due timers, then decide their tickets in one transaction: the tickets locked together (in id
-        order), their timers marked fired together, one decision a ticket however many of its timers are due.
-        A ticket whose decision fails is rolled back alone; its timer is tried again when its lease runs out."""
+        order), their timers marked fired together, one decision a ticket however many of its timers are due,
+        and the decisions written together (integration.storage.batch). A ticket whose decision fails has its
+        timers tried again later; if writing the batch fails, it is written again a ticket at a time, each in a
+        savepoint, so that only the ticket at fault fails."""
         now = self.now()
         with self.sessions.begin() as session:
             due = timers.claim_due(session, now, limit)
         if not due:
             return 0
-        with self.sessions.begin() as session:
-            rows = repo.lock_tickets(session, sorted({t.ticket_id for t in due}))
-            timers.mark_all_fired(session, due, now)
-            repo.preload_timers(session, sorted(rows))
-            for ticket_id in sorted({t.ticket_id for t in due}):
-                kinds = ", ".join(f"{t.kind} due {t.due_at.isoformat()}" for t in due if t.ticket_id == ticket_id)
-                signal = TicketSignal(ticket_id=ticket_id, kind="tick", at=now)
-                try:
-                    with session.begin_nested():
-                        state = repo.state_of(rows[ticket_id]) if ticket_id in rows else None
-                        self._apply(session, signal, None, now, f"timer {kinds}", loaded=(state,))
-                except Exception:  # noqa: BLE001 - one ticket never holds up the others
-                    log.exception("deciding ticket %s at its timers failed", ticket_id)
-                    timers.retry_later(session, [t for t in due if t.ticket_id == ticket_id], now)
+        self._in_batch(lambda session, together: self._fire(session, due, now, together), f"{len(due)} due timers")
         return len(due)
+
+    def _fire(self, session: Session, due: list[DueTimer], now: dt.datetime, together: bool) -> None:
+        ticket_ids = sorted({t.ticket_id for t in due})
+        rows = repo.lock_tickets(session, ticket_ids)
+        timers.mark_all_fired(session, due, now)
+        repo.preload_timers(session, sorted(rows))
+        written = []
+        for ticket_id in ticket_ids:
+            kinds = ", ".join(f"{t.kind} due {t.due_at.isoformat()}" for t in due if t.ticket_id == ticket_id)
+            signal = TicketSignal(ticket_id=ticket_id, kind="tick", at=now)
+            try:
+                state = repo.state_of(rows[ticket_id]) if ticket_id in rows else None
+                if together:
+                    written.append(TicketBatch(ticket_id, [(None, self._decide(session, state, signal, now,
+                                                                               f"timer {kinds}"))]))
+                else:
+                    with session.begin_nested():
+                        self._apply(session, signal, None, now, f"timer {kinds}", loaded=(state,))
+            except Exception:  # noqa: BLE001 - one ticket never holds up the others
+                log.exception("deciding ticket %s at its timers failed", ticket_id)
+                timers.retry_later(session, [t for t in due if t.ticket_id == ticket_id], now)
+        if together:
+            save_batch(session, written, now)
 
     def decide_queued(self, limit: int = 200) -> int:
         """Claim queued events and decide them in one transaction, like fire_due_timers: their tickets locked
-        together in id order, each ticket decided once for all its events (in the order they came) in a
-        savepoint of its own, so a ticket that fails is rolled back alone and its events are retried later."""
-        now = self.now()
-        with self.sessions.begin() as session:
-            claimed = inbox.claim(session, now, limit)
-            if not claimed:
-                return 0
-            waiting = inbox.held_back(session, claimed)
-            ticket_ids = sorted({q.ticket_id for q in claimed} - waiting)
-            rows = repo.lock_tickets(session, ticket_ids)
-            decided: list[int] = []
-            for ticket_id in ticket_ids:
-                events = [q for q in claimed if q.ticket_id == ticket_id]
-                try:
-                    with session.begin_nested():
-                        self._decide_events(session, rows.get(ticket_id), events, now)
-                    decided += [event.id for event in events]
-                except Exception as exc:  # noqa: BLE001 - one ticket never holds up the others
-                    log.exception("deciding the queued events %s of ticket %s failed", [q.id for q in events],
-                                  ticket_id)
-                    inbox.retry_later(session, events, now, f"{exc.__class__.__name__}: {exc}")
-            inbox.mark_decided(session, decided, self.now())  # when, not "as of": the latency
+        together in id order, each ticket decided once for all its events (in the order they came), the
+        decisions written together; a ticket that fails has its events retried later."""
+        now, outcome = self.now(), {}
+        self._in_batch(lambda session, together: outcome.update(self._decide_claimed(session, now, limit, together)),
+                       "queued events")
+        if not outcome.get("claimed"):
+            return 0
         decided_at = self.now()
-        done = [event for event in claimed if event.ticket_id not in waiting]
+        done = [event for event in outcome["claimed"] if event.ticket_id not in outcome["waiting"]]
         for event in done:
             self.on_decided(max((decided_at - event.received_at).total_seconds(), 0.0))
         return len(done)  # events held back are not work done: the loop waits instead of spinning on them
 
-    def _decide_events(self, session: Session, row, events: list, now: dt.datetime) -> None:
+    def _decide_claimed(self, session: Session, now: dt.datetime, limit: int, together: bool) -> dict:
+        claimed = inbox.claim(session, now, limit)
+        if not claimed:
+            return {"claimed": []}
+        waiting = inbox.held_back(session, claimed)
+        ticket_ids = sorted({q.ticket_id for q in claimed} - waiting)
+        rows = repo.lock_tickets(session, ticket_ids)
+        written, decided = [], []
+        for ticket_id in ticket_ids:
+            events = [q for q in claimed if q.ticket_id == ticket_id]
+            try:
+                if together:
+                    written.append(self._decide_events(session, rows.get(ticket_id), events, now))
+                else:
+                    with session.begin_nested():
+                        save_batch(session, [self._decide_events(session, rows.get(ticket_id), events, now)], now)
+                decided += [event.id for event in events]
+            except Exception as exc:  # noqa: BLE001 - one ticket never holds up the others
+                log.exception("deciding the queued events %s of ticket %s failed", [q.id for q in events], ticket_id)
+                inbox.retry_later(session, events, now, f"{exc.__class__.__name__}: {exc}")
+        if together:
+            save_batch(session, written, now)
+        inbox.mark_decided(session, decided, self.now())  # when, not "as of": the latency
+        return {"claimed": claimed, "waiting": waiting}
+
+    def _in_batch(self, work: Callable[[Session, bool], None], what: str) -> None:
+        try:
+            with self.sessions.begin() as session:
+                work(session, True)
+        except Exception:  # noqa: BLE001 - written again a ticket at a time: only the ticket at fault fails
+            log.exception("writing the decisions on %s together failed; writing them a ticket at a time", what)
+            with self.sessions.begin() as session:
+                work(session, False)
+
+    def _decide_events(self, session: Session, row, events: list, now: dt.datetime) -> TicketBatch:
         state = repo.state_of(row) if row is not None else None
-        decided = []
+        batch = TicketBatch(events[0].ticket_id)
         for event in events:
-            signal = TicketSignal.from_json(event.signal)
-            decision = decide(self.mappings.current, state, signal, now, self.context)
-            if decision.state is not None:
-                repo.record_rating(session, decision.state, signal, now)
-            if signal.needs_refresh and decision.outcome != "refresh" and state is not None:
-                repo.enqueue(session, fetch_action(signal.ticket_id, signal.source_key), ticket_id=signal.ticket_id,
-                             now=now)
-            decided.append((event.id, decision))
+            decision = self._decide(session, state, TicketSignal.from_json(event.signal), now)
+            batch.decided.append((event.id, decision))
             state = decision.state or state
-        repo.save_decisions(session, decided, now=now)
+        return batch
+
+    def _decide(self, session: Session, state, signal: TicketSignal, now: dt.datetime, reason: str = "") -> Decision:
+        """The decision and what it records at once (a rating, a read of the ticket Zendesk asked for)."""
+        decision = decide(self.mappings.current, state, signal, now, self.context)
+        if reason:
+            decision = replace(decision, detail=f"{decision.detail}: {reason}")
+        if decision.state is not None:
+            repo.record_rating(session, decision.state, signal, now)
+        if signal.needs_refresh and decision.outcome != "refresh" and state is not None:
+            repo.enqueue(session, fetch_action(signal.ticket_id, signal.source_key), ticket_id=signal.ticket_id,
+                         now=now)
+        return decision
 
     def redecide_after_mapping_edit(self, limit: int = 200) -> int:
         fingerprint = self.mappings.current.fingerprint
@@ -192,12 +231,6 @@ class Ingestor:
     def _apply(self, session: Session, signal: TicketSignal, inbox_id: int | None, now: dt.datetime,
                reason: str = "", loaded: tuple = ()) -> IngestResult:
         state = loaded[0] if loaded else repo.load_ticket(session, signal.ticket_id)
-        decision = decide(self.mappings.current, state, signal, now, self.context)
-        if reason:
-            decision = replace(decision, detail=f"{decision.detail}: {reason}")
-        if decision.state is not None:
-            repo.record_rating(session, decision.state, signal, now)
+        decision = self._decide(session, state, signal, now, reason)
         repo.save_decision(session, decision, inbox_id=inbox_id, now=now)
-        if signal.needs_refresh and decision.outcome != "refresh" and state is not None:
-            repo.enqueue(session, fetch_action(signal.ticket_id, signal.source_key), ticket_id=signal.ticket_id, now=now)
         return IngestResult(decision.outcome, decision.detail, inbox_id)

@@ -77,19 +77,6 @@ def save_decision(session: Session, decision: Decision, *, inbox_id: int | None,
         _save_consequences(session, decision, inbox_id, now)
 
 
-def save_decisions(session: Session, decided: list[tuple[int | None, Decision]], *, now: dt.datetime) -> None:
-    """Several decisions of one ticket, taken in turn: its row written once (the last state), each decision's
-    actions, audit entry and inbox outcome, and the timers the last of them that set any asked for."""
-    states = [d.state for _, d in decided if d.state is not None]
-    if states:
-        _save_state(session, states[-1], now)
-        session.flush()
-    timed = max((i for i, (_, d) in enumerate(decided) if d.timers is not None), default=None)
-    with session.no_autoflush:
-        for i, (inbox_id, decision) in enumerate(decided):
-            _save_consequences(session, decision if i == timed else replace(decision, timers=None), inbox_id, now)
-
-
 def _save_consequences(session: Session, decision: Decision, inbox_id: int | None, now: dt.datetime) -> None:
     if decision.state is not None:
         # A breach's own warnings expire at its due and are dropped at claim; other steps drop them here.
@@ -252,7 +239,9 @@ def preload_timers(session: Session, ticket_ids: list[int]) -> None:
     session.info["escalator.timers"] = loaded
 
 
-def replace_timers(session: Session, state: TicketState, specs) -> None:
+def replace_timers(session: Session, state: TicketState, specs, new: list[dict] | None = None) -> None:
+    """The ticket's timers as the decision wants them; new ones added to the session, or to `new` for the
+    caller to insert in one statement with a batch's others."""
     wanted = {spec.kind: spec for spec in specs}
     preloaded = session.info.get("escalator.timers", {}).pop(state.id, None)
     rows = preloaded if preloaded is not None else session.scalars(select(Timer).where(Timer.ticket_id == state.id))
@@ -263,7 +252,8 @@ def replace_timers(session: Session, state: TicketState, specs) -> None:
     for kind, spec in wanted.items():
         timer = existing.get(kind)
         if timer is None:
-            session.add(Timer(ticket_id=state.id, kind=kind, due_at=spec.due_at, ticket_version=state.version))
+            values = {"ticket_id": state.id, "kind": kind, "due_at": spec.due_at, "ticket_version": state.version}
+            session.add(Timer(**values)) if new is None else new.append(values)
         elif timer.due_at != spec.due_at or timer.fired_at is None:
             if timer.due_at != spec.due_at:
                 timer.fired_at = None  # a new due time is a new promise: it fires again
