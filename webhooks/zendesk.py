@@ -1,11 +1,11 @@
-"""POST /webhooks/zendesk: verify the raw bytes, parse, then record (one INSERT). The worker decides; no outbound call."""
+"""POST /webhooks/zendesk: verify the raw bytes, parse, then record (one INSERT). The worker decides (and mirrors
+the event to the ticket's Slack thread); no outbound call."""
 from __future__ import annotations
 
 import logging
 
 from flask import Blueprint, current_app, jsonify, request
 
-from integration.storage.threads import Threads
 from integration.zendesk.payloads import PayloadError, parse_body
 from integration.zendesk.signature import SignatureError, verify
 
@@ -43,9 +43,6 @@ def _handle(services) -> tuple[int, str, str]:
     result = services.ingestor.record(source="zendesk", dedup_key=parsed.dedup_key, event_type=parsed.event_type,
                                       payload=parsed.document, signal=parsed.signal,
                                       ignore_reason=parsed.ignore_reason)
-    if parsed.signal is not None and parsed.event_type.startswith("ticket."):
-        Threads(services.sessions, services.now).from_zendesk(parsed.dedup_key, parsed.event_type, parsed.document,
-                                                              parsed.signal.ticket_id)
     return 200, result.detail, result.outcome
 
 

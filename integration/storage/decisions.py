@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from integration.storage import inbox, timers
 from integration.storage.batch import TicketBatch, save_batch
+from integration.storage.threads import mirror_to_threads
 from integration.core.decide import decide
 from integration.core.context import Context
 from integration.core.state import Decision
@@ -181,12 +182,14 @@ class Ingestor:
                 else:
                     with session.begin_nested():
                         save_batch(session, [self._decide_events(session, rows.get(ticket_id), events, now)], now)
+                        mirror_to_threads(session, events, now)
                 decided += [event.id for event in events]
             except Exception as exc:  # noqa: BLE001 - one ticket never holds up the others
                 log.exception("deciding the queued events %s of ticket %s failed", [q.id for q in events], ticket_id)
                 inbox.retry_later(session, events, now, f"{exc.__class__.__name__}: {exc}")
         if together:
             save_batch(session, written, now)
+            mirror_to_threads(session, [q for q in claimed if q.id in set(decided)], now)
         inbox.mark_decided(session, decided, self.now())  # when, not "as of": the latency
         return {"claimed": claimed, "waiting": waiting}
 

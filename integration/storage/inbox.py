@@ -35,6 +35,9 @@ class Queued:
     signal: dict
     received_at: dt.datetime
     attempts: int
+    source: str = ""
+    dedup_key: str = ""
+    event_type: str = ""
 
 
 def record(connection: Connection, *, source: str, dedup_key: str, event_type: str, ticket_id: int | None,
@@ -55,10 +58,19 @@ def claim(session: Session, now: dt.datetime, limit: int) -> list[Queued]:
     """Queued rows, oldest first, locked for this transaction (others skip them). A first attempt is due at
     once whatever the clocks say; a retry waits for its decide_after."""
     rows = session.execute(
-        select(INBOX.c.id, INBOX.c.ticket_id, INBOX.c.signal, INBOX.c.received_at, INBOX.c.attempts)
+        select(INBOX.c.id, INBOX.c.ticket_id, INBOX.c.signal, INBOX.c.received_at, INBOX.c.attempts, INBOX.c.source,
+               INBOX.c.dedup_key, INBOX.c.event_type)
         .where(INBOX.c.decide_after.is_not(None), (INBOX.c.attempts == 0) | (INBOX.c.decide_after <= now))
         .order_by(INBOX.c.id).limit(limit).with_for_update(skip_locked=True)).all()
-    return [Queued(r.id, r.ticket_id, r.signal, _aware(r.received_at), r.attempts) for r in rows]
+    return [Queued(r.id, r.ticket_id, r.signal, _aware(r.received_at), r.attempts, r.source, r.dedup_key,
+                   r.event_type) for r in rows]
+
+
+def payloads(session: Session, ids: list[int]) -> dict[int, dict]:
+    """The bodies of these rows (read only when needed: the worker's decisions use the parsed signal)."""
+    if not ids:
+        return {}
+    return dict(session.execute(select(INBOX.c.id, INBOX.c.payload).where(INBOX.c.id.in_(ids))).all())
 
 
 def held_back(session: Session, claimed: list[Queued]) -> set[int]:

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from integration.core.state import Action
 from integration.core.threads import SlackMessage, ThreadView, slack_reply_action, zendesk_event_actions
-from integration.storage import repo
+from integration.storage import inbox, repo
+from integration.storage.inbox import Queued
 from integration.storage.models import SlackThread
 
 SOURCE = "thread"  # inbox rows of the mirror, apart from the SLA decisions' own
@@ -58,29 +59,6 @@ class Threads:
             row = active(session, ticket_id)
             return view(row) if row else None
 
-    def from_zendesk(self, dedup_key: str, event_type: str, document: dict, ticket_id: int | None) -> int:
-        """A Zendesk event subscription body: what it means for the ticket's thread. Repeats change nothing."""
-        if ticket_id is None:
-            return 0
-        now = self.now()
-        with self.sessions.begin() as session:
-            row = active(session, ticket_id)
-            if row is None:
-                return 0
-            comment = ((document.get("event") or {}).get("comment") or {}).get("id")
-            keys = [dedup_key] + ([f"zc:{comment}"] if comment else [])
-            if not all(self._first(session, key, event_type, ticket_id, now) for key in keys):
-                return 0
-            actions, status = zendesk_event_actions(event_type, document, view(row))
-            for action in actions:
-                repo.enqueue(session, action, ticket_id=ticket_id, now=now)
-            if status == "ended":
-                end(row, f"the ticket moved to organization {(document.get('detail') or {}).get('organization_id')}",
-                    now)
-            elif status:
-                row.last_status = status
-            return len(actions)
-
     def from_slack(self, dedup_key: str, message: SlackMessage, organization_id: int, envelope: dict) -> str:
         """A customer's message in a bound thread of their own organization's channel."""
         now = self.now()
@@ -111,13 +89,47 @@ class Threads:
     def mark_ours(self, comment_id: int | str, ticket_id: int) -> None:
         """A comment we created from Slack: its comment_added event must not come back to the thread."""
         with self.sessions.begin() as session:
-            self._first(session, f"zc:{comment_id}", "comment_from_slack", ticket_id, self.now())
+            first_time(session, f"zc:{comment_id}", "comment_from_slack", ticket_id, self.now())
 
     def enqueue(self, action: Action, ticket_id: int) -> bool:
         with self.sessions.begin() as session:
             return repo.enqueue(session, action, ticket_id=ticket_id, now=self.now())
 
-    @staticmethod
-    def _first(session: Session, key: str, event_type: str, ticket_id: int, now: dt.datetime) -> bool:
-        return repo.record_inbox(session, source=SOURCE, dedup_key=key[:128], event_type=event_type,
-                                 ticket_id=ticket_id, payload={}, now=now, outcome="recorded").inbox_id is not None
+
+def mirror_zendesk(session: Session, dedup_key: str, event_type: str, document: dict, ticket_id: int,
+                   now: dt.datetime) -> int:
+    """A Zendesk event subscription body: what it means for the ticket's thread (the worker calls this as it
+    decides the event, in the same transaction). Repeats change nothing."""
+    row = active(session, ticket_id)
+    if row is None:
+        return 0
+    comment = ((document.get("event") or {}).get("comment") or {}).get("id")
+    keys = [dedup_key] + ([f"zc:{comment}"] if comment else [])
+    if not all(first_time(session, key, event_type, ticket_id, now) for key in keys):
+        return 0
+    actions, status = zendesk_event_actions(event_type, document, view(row))
+    for action in actions:
+        repo.enqueue(session, action, ticket_id=ticket_id, now=now)
+    if status == "ended":
+        end(row, f"the ticket moved to organization {(document.get('detail') or {}).get('organization_id')}", now)
+    elif status:
+        row.last_status = status
+    return len(actions)
+
+
+def mirror_to_threads(session: Session, decided: list[Queued], now: dt.datetime) -> int:
+    """The worker's batch of decided events: Zendesk ticket events of tickets with an active thread are mirrored
+    to it (one query finds them; only their bodies are read)."""
+    events = [q for q in decided if q.source == "zendesk" and q.event_type.startswith("ticket.")]
+    if not events:
+        return 0
+    threaded = set(session.scalars(select(SlackThread.ticket_id).where(
+        SlackThread.ticket_id.in_({q.ticket_id for q in events}), SlackThread.ended_at.is_(None))))
+    events = [q for q in events if q.ticket_id in threaded]
+    bodies = inbox.payloads(session, [q.id for q in events])
+    return sum(mirror_zendesk(session, q.dedup_key, q.event_type, bodies[q.id], q.ticket_id, now) for q in events)
+
+
+def first_time(session: Session, key: str, event_type: str, ticket_id: int, now: dt.datetime) -> bool:
+    return repo.record_inbox(session, source=SOURCE, dedup_key=key[:128], event_type=event_type,
+                             ticket_id=ticket_id, payload={}, now=now, outcome="recorded").inbox_id is not None
