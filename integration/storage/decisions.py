@@ -173,6 +173,7 @@ class Ingestor:
         waiting = inbox.held_back(session, claimed)
         ticket_ids = sorted({q.ticket_id for q in claimed} - waiting)
         rows = repo.lock_tickets(session, ticket_ids)
+        repo.preload_timers(session, sorted(rows))
         written, decided = [], []
         for ticket_id in ticket_ids:
             events = [q for q in claimed if q.ticket_id == ticket_id]
