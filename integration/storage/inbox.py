@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, func, select, text, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -23,9 +23,16 @@ MAX_ATTEMPTS = 5  # a row whose decision keeps failing is marked failed (payload
 
 
 # Built once: the statement is the same every time, only its parameters change (each webhook saves the build).
+_COLUMNS = ("source", "dedup_key", "event_type", "ticket_id", "received_at", "payload", "outcome", "detail", "signal",
+            "decide_after", "attempts", "decided_at")
 _INSERTS = {postgres: (postgresql_insert if postgres else sqlite_insert)(INBOX)
+            .values({name: bindparam(name, type_=INBOX.c[name].type) for name in _COLUMNS})
             .on_conflict_do_nothing(index_elements=["source", "dedup_key"]).returning(INBOX.c.id)
             for postgres in (False, True)}
+# PostgreSQL: the INSERT and the NOTIFY that wakes the workers (sent at commit) in one round trip; a duplicate
+# returns no row, so it wakes nobody.
+_RECORDED = _INSERTS[True].cte("recorded")
+_INSERT_AND_NOTIFY = select(_RECORDED.c.id, func.pg_notify(NOTIFY_CHANNEL, "")).select_from(_RECORDED)
 
 
 @dataclass(frozen=True)
@@ -48,10 +55,8 @@ def record(connection: Connection, *, source: str, dedup_key: str, event_type: s
     values = dict(source=source, dedup_key=dedup_key, event_type=event_type, ticket_id=ticket_id, received_at=now,
                   payload=payload, outcome="ignored" if signal is None else "queued", detail=detail, signal=signal,
                   decide_after=None if signal is None else now, attempts=0, decided_at=None)
-    inbox_id = connection.execute(_INSERTS[postgres], values).scalar_one_or_none()
-    if inbox_id is not None and signal is not None and postgres:
-        connection.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
-    return inbox_id
+    statement = _INSERT_AND_NOTIFY if postgres and signal is not None else _INSERTS[postgres]
+    return connection.execute(statement, values).scalars().first()
 
 
 def claim(session: Session, now: dt.datetime, limit: int) -> list[Queued]:
