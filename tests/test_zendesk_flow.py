@@ -155,7 +155,8 @@ def test_crash_after_zendesk_accepted_the_update_does_not_note_twice(stack):
     from integration.storage import outbox
 
     stack.post(fixture_body("ticket_created"))
-    stack.drain(rounds=1)
+    stack.drain(rounds=1)  # decided "refresh"; the read delivered and queued for a decision
+    stack.worker.inbox()  # the read decided: its update waits in the outbox
     with stack.services.sessions.begin() as session:
         (claimed,) = outbox.claim(session, stack.clock())
     stack.worker.deliverers["zendesk"].deliver(claimed)  # reached Zendesk; the worker "dies" before recording

@@ -41,7 +41,7 @@ class DryRunZendesk:
             return DryRun(NOT_SENT)
         key = f"dry-run-read:{action.idempotency_key}"
         stand_in = replace(signal, kind="snapshot", authoritative=True, source_key=key)
-        result = self.ingestor.ingest(source="worker", dedup_key=key, event_type="snapshot",
+        result = self.ingestor.record(source="worker", dedup_key=key, event_type="snapshot",
                                       payload={"ticket_id": ticket_id, "read_for": action.idempotency_key,
                                                "stood_in": asked_by.dedup_key},
                                       signal=stand_in)

@@ -121,7 +121,8 @@ class ZendeskGateway:
             return Deferred(wait, "Zendesk rate budget")
         ticket_id = action.payload["ticket_id"]
         signal = read_snapshot(self.zenpy, ticket_id, source_key=f"snapshot:{action.idempotency_key}")
-        result = self.ingestor.ingest(source="worker", dedup_key=signal.source_key, event_type="snapshot",
+        # Queued like a webhook: decided with the others in the worker's next batch, not one at a time here.
+        result = self.ingestor.record(source="worker", dedup_key=signal.source_key, event_type="snapshot",
                                       payload={"ticket_id": ticket_id, "read_for": action.idempotency_key},
                                       signal=signal)
         return Delivered(f"read ticket {ticket_id}: {result.outcome}")
