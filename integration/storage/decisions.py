@@ -14,11 +14,13 @@ from typing import Callable
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from integration.storage import inbox, timers
+from integration.storage import history_archive, inbox, timers
+from integration.core.compaction import FullHistoryNeeded
 from integration.core.decide import decide
 from integration.core.context import Context
 from integration.mappings.store import MappingsStore
 from integration.core.signals import TicketSignal
+from integration.core.state import Decision, TicketState
 from integration.storage import repo
 from integration.storage.timers import DueTimer
 from integration.core.zendesk_update import fetch_action
@@ -171,7 +173,7 @@ class Ingestor:
         decided = []
         for event in events:
             signal = TicketSignal.from_json(event.signal)
-            decision = decide(self.mappings.current, state, signal, now, self.context)
+            decision = self._decide(session, state, signal, now)
             if decision.state is not None:
                 repo.record_rating(session, decision.state, signal, now)
             if signal.needs_refresh and decision.outcome != "refresh" and state is not None:
@@ -180,6 +182,16 @@ class Ingestor:
             decided.append((event.id, decision))
             state = decision.state or state
         repo.save_decisions(session, decided, now=now)
+
+    def _decide(self, session: Session, state: TicketState | None, signal: TicketSignal, now: dt.datetime) -> Decision:
+        """decide() on the live history; on the whole one when the clock checkpoint cannot serve (rare: a mapping
+        edit, another customer, an event from before the checkpoint)."""
+        try:
+            return decide(self.mappings.current, state, signal, now, self.context)
+        except FullHistoryNeeded as reason:
+            log.info("ticket %s: deciding on the whole history: %s", signal.ticket_id, reason)
+            whole = history_archive.unfold(session, state)
+            return decide(self.mappings.current, whole, signal, now, self.context)
 
     def redecide_after_mapping_edit(self, limit: int = 200) -> int:
         fingerprint = self.mappings.current.fingerprint
@@ -192,7 +204,7 @@ class Ingestor:
     def _apply(self, session: Session, signal: TicketSignal, inbox_id: int | None, now: dt.datetime,
                reason: str = "", loaded: tuple = ()) -> IngestResult:
         state = loaded[0] if loaded else repo.load_ticket(session, signal.ticket_id)
-        decision = decide(self.mappings.current, state, signal, now, self.context)
+        decision = self._decide(session, state, signal, now)
         if reason:
             decision = replace(decision, detail=f"{decision.detail}: {reason}")
         if decision.state is not None:
