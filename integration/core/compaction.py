@@ -79,6 +79,8 @@ def compact(mappings: Mappings, customer: Customer, state: TicketState, now: dt.
     if upto is None or (old is not None and upto <= old.upto):
         return state
     folded = [r for r in state.history if r.at <= upto]
+    if old is None and not rows.policies(folded):
+        return state  # the clock starts from the first policy row: nothing to fold before it
     clock = rows.to_clock_history(mappings, customer, state.created_at, folded, old)
     point = replay_point(clock, upto, mappings.escalation.warning_ratio)
     policy = rows.policy_in_force(mappings, folded, old)
@@ -93,6 +95,8 @@ def _cut(history: tuple[rows.HistoryRow, ...], now: dt.datetime, bounds: Bounds)
     instants = sorted(r.at for r in history)
     recent = sum(1 for at in instants if at > now - bounds.window)
     kept = min(max(bounds.keep, recent), bounds.most)
+    if kept >= len(instants):
+        return None
     cut = instants[len(instants) - kept - 1]
     return cut if cut <= now else None
 
