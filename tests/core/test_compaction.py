@@ -98,15 +98,19 @@ def test_a_checkpoint_at_any_row_boundary_answers_as_the_whole_history(first_tie
     # nothing lost, nothing doubled, in its (time, then recorded) order
     assert sorted(whole_history([], state).history, key=at) == sorted(whole.history, key=at)
     assert ClockCheckpoint.from_json(state.checkpoint.to_json()) == state.checkpoint
-    assert all(r.at > upto for r in state.history[len(state.history) - sum(r.at > upto for r in state.history):])
+    assert [r for r in state.history if r.at > upto] == [r for r in whole.history if r.at > upto]
     assert answers(state, customer, max(upto, T0)) == answers(whole, customer, max(upto, T0))
+
+
+def flapping(changes: int, customer) -> TicketState:
+    """`changes` status changes 3 minutes apart, folded but for the last 10 rows."""
+    spec = [(3 * n, ("status", "pending" if n % 2 else "open")) for n in range(1, changes + 1)]
+    return folded(TicketState(id=1, created_at=T0, history=built("enterprise", Priority.HIGH, spec)), 10, customer)
 
 
 def test_the_live_history_keeps_a_bounded_summary_of_what_was_folded():
     customer = match_customer(MAPPINGS, organization_id=ORGS[0])
-    flapping = [(3 * n, ("status", "pending" if n % 2 else "open")) for n in range(1, 400)]
-    state = folded(TicketState(id=1, created_at=T0, history=built("enterprise", Priority.HIGH, flapping)), 10,
-                   customer)
+    state = flapping(399, customer)
     upto = state.checkpoint.upto
     assert [r for r in state.history if r.at <= upto] == [rows.PolicyRow(T0, "enterprise", Priority.HIGH),
                                                           rows.StatusRow(upto, "pending")]
@@ -115,9 +119,7 @@ def test_the_live_history_keeps_a_bounded_summary_of_what_was_folded():
 
 def test_a_stale_checkpoint_or_an_instant_before_it_needs_the_whole_history():
     customer = match_customer(MAPPINGS, organization_id=ORGS[0])
-    flapping = [(3 * n, ("status", "pending" if n % 2 else "open")) for n in range(1, 100)]
-    state = folded(TicketState(id=1, created_at=T0, history=built("enterprise", Priority.HIGH, flapping)), 10,
-                   customer)
+    state = flapping(99, customer)
     upto = state.checkpoint.upto
     require_fit(state, MAPPINGS, customer, [upto + dt.timedelta(seconds=1)], upto)
     with pytest.raises(FullHistoryNeeded, match="at or before"):
