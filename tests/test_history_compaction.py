@@ -9,6 +9,7 @@ import shutil
 
 from sqlalchemy import func, select
 
+from integration.core.compaction import BOUNDS
 from integration.core.decide import decide
 from integration.core.signals import Comment, TicketSignal, Transition
 from integration.mappings.loader import load_mappings
@@ -100,7 +101,7 @@ def test_a_long_history_is_decided_from_its_checkpoint_as_from_the_whole_history
     state, timers, chunks, archive = stored(sessions, 5)
     whole = reference(load_mappings(TEST_MAPPINGS), life, nows)
     same_clock(state, whole)
-    assert state.checkpoint is not None and len(state.history) <= 150 and chunks >= 2
+    assert state.checkpoint is not None and len(state.history) <= BOUNDS.limit and chunks >= 2
     assert sorted(archive + [r for r in state.history if r.at > state.checkpoint.upto], key=lambda r: r.at) == \
         sorted(whole.history, key=lambda r: r.at)  # the archive keeps every row for audit and reports
     assert timers == whole.written["timers"] and [kind for kind, _ in timers] == \
@@ -127,7 +128,7 @@ def test_a_mapping_edit_after_compaction_still_moves_the_due_times(sessions, tmp
     same_clock(after, whole)
     assert after.sla != before.sla
     assert after.checkpoint is not None and after.checkpoint.basis != before.checkpoint.basis
-    assert archive and len(after.history) <= 150
+    assert archive and len(after.history) <= BOUNDS.limit
 
 
 def test_an_event_from_before_the_checkpoint_is_decided_on_the_whole_history(sessions):
