@@ -32,10 +32,10 @@ PAUSABLE = ("pending", "hold")  # every status a tier can pause on (mappings sch
 
 @dataclass(frozen=True)
 class Bounds:
-    limit: int = 80  # compact when the live history holds more rows than this
-    keep: int = 30  # rows left live at least: a late event among them needs no archive
+    limit: int = 40  # compact when the live history holds more rows than this
+    keep: int = 15  # rows left live at least: a late event among them needs no archive
     window: dt.timedelta = dt.timedelta(hours=1)  # and the rows of the last hour, up to `most` rows
-    most: int = 50
+    most: int = 25
 
 
 BOUNDS = Bounds()
