@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
+from integration.core import compaction
 from integration.core import history as rows
 from integration.core import timeline
 from integration.core.customers import Customer, match_customer
@@ -46,15 +47,24 @@ def decide(mappings: Mappings, state: TicketState | None, signal: TicketSignal, 
     applied = with_exclusion(mappings, applied, at)
     customer = match_customer(mappings, organization_id=applied.organization_id,
                               requester_email=applied.requester_email)
+    compaction.require_fit(base, mappings, customer, _placed(signal, at, base.created_at), now)
     priority = settle(mappings, applied, customer)
     applied = _with_policy(applied, at, customer.tier, priority)
     if signal.timeline is None:
         placed, policy_problem = timeline.place_policy(mappings, applied, signal, at)
         applied, problem = replace(applied, history=placed), problem or policy_problem
-    sla = compute_sla(rows.to_clock_history(mappings, customer, applied.created_at, list(applied.history)),
-                      now, mappings.escalation.warning_ratio)
+    sla = compute_sla(rows.to_clock_history(mappings, customer, applied.created_at, list(applied.history),
+                                            applied.checkpoint), now, mappings.escalation.warning_ratio)
     decision = _finish(mappings, ctx, state, applied, customer, sla, signal, now)
+    decision = replace(decision, state=compaction.compact(mappings, customer, decision.state, now))
     return _read_audits(decision, signal, problem) if problem else decision
+
+
+def _placed(signal: TicketSignal, at: dt.datetime, created_at: dt.datetime) -> list[dt.datetime]:
+    """The instants the signal may put rows at (an audit log rewrites them all: from creation)."""
+    if signal.timeline is not None:
+        return [created_at]
+    return [at] + [max(timeline.second(comment.at), created_at) for comment in signal.comments]
 
 
 def _read_audits(decision: Decision, signal: TicketSignal, problem: str) -> Decision:

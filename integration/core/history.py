@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from integration.core.customers import Customer
 from integration.mappings.model import Mappings
 from integration.core.clock_policy import policy_for
 from integration.core.sla.priority import Priority
 from integration.core.sla.ticket import TicketEvent, TicketHistory
+
+if TYPE_CHECKING:
+    from integration.core.checkpoint import ClockCheckpoint
 
 
 def iso(instant: dt.datetime) -> str:
@@ -132,12 +136,28 @@ def current_policy(rows: list[HistoryRow]) -> tuple[str, Priority] | None:
 
 
 def to_clock_history(mappings: Mappings, customer: Customer, created_at: dt.datetime,
-                     rows: list[HistoryRow]) -> TicketHistory:
-    """Rebuild the clock's input with the current mappings (so a mapping edit moves the due times)."""
+                     rows: list[HistoryRow], checkpoint: ClockCheckpoint | None = None) -> TicketHistory:
+    """Rebuild the clock's input with the current mappings (so a mapping edit moves the due times). With a
+    checkpoint (made with these mappings and this customer), only the rows after it are replayed."""
     ordered = sorted(rows, key=lambda r: r.at)
-    first = next(row for row in ordered if isinstance(row, PolicyRow))
+    if checkpoint is not None:
+        first = PolicyRow(checkpoint.upto, checkpoint.tier, checkpoint.priority)
+        ordered = [row for row in ordered if row.at > checkpoint.upto]
+    else:
+        first = next(row for row in ordered if isinstance(row, PolicyRow))
     events = tuple(_event(mappings, customer, row) for row in ordered if row is not first and _known(mappings, row))
-    return TicketHistory(created_at=created_at, policy=_policy(mappings, customer, first), events=events)
+    return TicketHistory(created_at=created_at, policy=_policy(mappings, customer, first), events=events,
+                         resume=checkpoint.point if checkpoint is not None else None)
+
+
+def policy_in_force(mappings: Mappings, rows: list[HistoryRow], checkpoint: ClockCheckpoint | None = None) -> PolicyRow:
+    """The policy row the clock uses after replaying `rows` (from the checkpoint): the last it knows, else the first."""
+    ordered = sorted(policies(rows), key=_at)
+    if checkpoint is not None:
+        ordered = [PolicyRow(checkpoint.upto, checkpoint.tier, checkpoint.priority)] + \
+            [row for row in ordered if row.at > checkpoint.upto]
+    known = [row for row in ordered[1:] if _known(mappings, row)]
+    return known[-1] if known else ordered[0]
 
 
 def _known(mappings: Mappings, row: HistoryRow) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from integration.core.checkpoint import ClockCheckpoint
 from integration.core.escalation_record import EscalationRecord
 from integration.core.history import HistoryRow
 from integration.core.sla_summary import SlaSummary
@@ -31,6 +32,10 @@ class TicketState:
     version: int = 0
     mappings_fingerprint: str = ""
     observed_at: dt.datetime | None = None  # time of the newest event whose field snapshot we applied
+    # The clock folded up to an instant; `history` then holds the rows after it and a summary of those before
+    # (integration.core.compaction), and `archived` the rows this decision moved out, for storage to keep.
+    checkpoint: ClockCheckpoint | None = None
+    archived: tuple[HistoryRow, ...] = ()
 
 
 # Delivery lanes: what waits for Zendesk's budget goes out in this order.

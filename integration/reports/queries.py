@@ -14,6 +14,7 @@ from integration.reports.compute import build
 from integration.reports.credits_report import CreditsReport, build_credits
 from integration.reports.figures import Month, RatingRow, Report, TicketRow
 from integration.storage.credits import list_requests, state_of
+from integration.storage.history_archive import whole_histories
 from integration.storage.models import CsatRating, Ticket
 
 
@@ -21,10 +22,13 @@ def month_tickets(session: Session, month: Month, organization_id: int | None = 
     query = select(Ticket).where(Ticket.created_at >= month.start, Ticket.created_at < month.end)
     if organization_id is not None:
         query = query.where(Ticket.organization_id == organization_id)
+    tickets = list(session.scalars(query.order_by(Ticket.created_at, Ticket.id)))
+    histories = whole_histories(session, {t.id: (tuple(row_from_json(r) for r in t.history or ()), t.clock_checkpoint)
+                                          for t in tickets})  # a report replays each ticket's whole history
     return [TicketRow(id=t.id, organization_id=t.organization_id, created_at=t.created_at, tier=t.tier,
                       priority=t.priority, status=t.status, requester_email=t.requester_email,
-                      history=tuple(row_from_json(r) for r in t.history or ()), sla=SlaSummary.from_json(t.sla), escalation=EscalationRecord.from_json(t.escalation))
-            for t in session.scalars(query.order_by(Ticket.created_at, Ticket.id))]
+                      history=histories[t.id], sla=SlaSummary.from_json(t.sla), escalation=EscalationRecord.from_json(t.escalation))
+            for t in tickets]
 
 
 def month_ratings(session: Session, month: Month, organization_id: int | None = None) -> list[RatingRow]:

@@ -14,14 +14,15 @@ from typing import Callable
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from integration.storage import inbox, timers
+from integration.storage import history_archive, inbox, timers
 from integration.storage.batch import TicketBatch, save_batch
 from integration.storage.threads import mirror_to_threads
+from integration.core.compaction import FullHistoryNeeded
 from integration.core.decide import decide
 from integration.core.context import Context
-from integration.core.state import Decision
 from integration.mappings.store import MappingsStore
 from integration.core.signals import TicketSignal
+from integration.core.state import Decision, TicketState
 from integration.storage import repo
 from integration.storage.timers import DueTimer
 from integration.core.zendesk_update import fetch_action
@@ -212,9 +213,16 @@ class Ingestor:
             state = decision.state or state
         return batch
 
-    def _decide(self, session: Session, state, signal: TicketSignal, now: dt.datetime, reason: str = "") -> Decision:
-        """The decision and what it records at once (a rating, a read of the ticket Zendesk asked for)."""
-        decision = decide(self.mappings.current, state, signal, now, self.context)
+    def _decide(self, session: Session, state: TicketState | None, signal: TicketSignal, now: dt.datetime,
+                reason: str = "") -> Decision:
+        """The decision and what it records at once (a rating, a read of the ticket Zendesk asked for). decide()
+        runs on the live history; on the whole one when the clock checkpoint cannot serve (rare: a mapping edit,
+        another customer, an event from before the checkpoint)."""
+        try:
+            decision = decide(self.mappings.current, state, signal, now, self.context)
+        except FullHistoryNeeded as why:
+            log.info("ticket %s: deciding on the whole history: %s", signal.ticket_id, why)
+            decision = decide(self.mappings.current, history_archive.unfold(session, state), signal, now, self.context)
         if reason:
             decision = replace(decision, detail=f"{decision.detail}: {reason}")
         if decision.state is not None:

@@ -50,6 +50,8 @@ class Ticket(Base):
     priority_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     history: Mapped[list] = mapped_column(JSON, default=list)  # the clock's input, see integration.core.history
+    # Rows folded up to an instant (integration.core.checkpoint); older rows then live in history_archive.
+    clock_checkpoint: Mapped[dict | None] = mapped_column(JSON)
     sla: Mapped[dict] = mapped_column(JSON, default=dict)  # the clock's last output, per target
     written: Mapped[dict] = mapped_column(JSON, default=dict)  # what we last asked Zendesk to hold
     level: Mapped[int] = mapped_column(Integer, default=1, index=True)
@@ -63,6 +65,18 @@ class Ticket(Base):
     mappings_fingerprint: Mapped[str] = mapped_column(String(64), default="")
     observed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)  # newest event applied
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class HistoryArchive(Base):
+    """History rows a compaction folded into the ticket's clock checkpoint (integration.core.compaction), in their
+    order: for audit and reports, never read by a decision (but when one needs the whole history back)."""
+
+    __tablename__ = "history_archive"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    rows: Mapped[list] = mapped_column(JSON)
+    archived_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
 
 class InboxEvent(Base):

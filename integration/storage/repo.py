@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from integration.core.checkpoint import ClockCheckpoint
 from integration.core.customer_views import AUDIENCE, OPENED_HERE, REQUESTER_ONLY
 from integration.core.escalation_record import EscalationRecord
 from integration.core.history import row_from_json, row_to_json
@@ -18,6 +19,7 @@ from integration.core.sla.ticket import State, Target
 from integration.core.state import Action, Decision, TicketState
 from integration.core.zendesk_update import merge_updates
 from integration.inbound import check_strings, storable
+from integration.storage import history_archive
 from integration.storage.models import AuditEntry, CsatRating, InboxEvent, OutboxAction, SlackOrigin, Ticket, Timer
 
 STATE_COLUMNS = ("organization_id", "requester_email", "subject", "description", "status", "zendesk_priority", "tier",
@@ -63,10 +65,11 @@ def lock_tickets(session: Session, ticket_ids: list[int]) -> dict[int, Ticket]:
 
 
 def state_of(row: Ticket) -> TicketState:
+    """What a decision reads: the live history and the clock checkpoint (never the archive)."""
     values = {name: getattr(row, name) for name in STATE_COLUMNS}
     return TicketState(id=row.id, history=tuple(row_from_json(r) for r in row.history), tags=tuple(row.tags),
                        sla=SlaSummary.from_json(row.sla), escalation=EscalationRecord.from_json(row.escalation),
-                       **values)
+                       checkpoint=ClockCheckpoint.from_json(row.clock_checkpoint), **values)
 
 
 def save_decision(session: Session, decision: Decision, *, inbox_id: int | None, now: dt.datetime) -> None:
@@ -103,9 +106,17 @@ def _save_state(session: Session, state: TicketState, now: dt.datetime) -> None:
     if row is None:
         row = Ticket(id=state.id)
         session.add(row)
+    write_state(row, state, now)
+    if state.archived:
+        session.flush()  # the ticket's row first: the archive refers to it
+        history_archive.append(session, state, now)
+
+
+def write_state(row: Ticket, state: TicketState, now: dt.datetime) -> None:
     for name in STATE_COLUMNS:
         setattr(row, name, getattr(state, name))
     row.history, row.tags, row.updated_at = [row_to_json(r) for r in state.history], list(state.tags), now
+    row.clock_checkpoint = state.checkpoint.to_json() if state.checkpoint else None
     row.sla, row.escalation = state.sla.to_json(), state.escalation.to_json()
     row.first_response_state, row.resolution_state = state.sla.first_response.state, state.sla.resolution.state
     row.nearest_due_at = state.sla.nearest_due()

@@ -34,27 +34,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import Enum
 
 from integration.core import statuses
 from integration.core.sla.calendar import BusinessClock
+from integration.core.sla.status import ReplayPoint, State, Target, TargetStatus, TrackPoint
 from integration.core.sla.walk import ZERO, as_utc
 
 DEFAULT_PAUSE_STATUSES = frozenset({"pending", "hold"})
 SOLVED_STATUSES = frozenset(statuses.SOLVED_STATUSES)
 EVENT_KINDS = frozenset({"status", "comment", "policy", "exclusion"})
-
-
-class Target(str, Enum):
-    FIRST_RESPONSE = "first_response"
-    RESOLUTION = "resolution"
-
-
-class State(str, Enum):
-    RUNNING = "running"
-    PAUSED = "paused"
-    MET = "met"
-    BREACHED = "breached"
 
 
 @dataclass(frozen=True)
@@ -102,19 +90,8 @@ class TicketHistory:
     policy: Policy
     events: tuple[TicketEvent, ...] = ()
     initial_status: str = "new"
-
-
-@dataclass(frozen=True)
-class TargetStatus:
-    target: Target
-    state: State
-    due: datetime | None
-    warning: datetime | None
-    elapsed: timedelta
-    remaining: timedelta  # target_length - elapsed; negative (= -overrun) when breached past it
-    target_length: timedelta
-    stopped_at: datetime | None
-    breached_at: datetime | None
+    # Resume an earlier replay at this point (its events already applied; `policy` is the one in force there).
+    resume: ReplayPoint | None = None
 
 
 def compute_sla(history: TicketHistory, now: datetime,
@@ -124,13 +101,28 @@ def compute_sla(history: TicketHistory, now: datetime,
         raise ValueError(f"warning_ratio must be in (0, 1], got {warning_ratio}")
     created = as_utc(history.created_at, "created_at")
     now = max(as_utc(now, "now"), created)
-    replay = _Replay(history.policy, created, warning_ratio)
-    replay.set_status(history.initial_status)
+    replay = _replayed(history, created, now, warning_ratio)
+    replay.advance(now)
+    return replay.report(now)
+
+
+def replay_point(history: TicketHistory, until: datetime, warning_ratio: float = 0.8) -> ReplayPoint:
+    """The replay once every event at or before `until` is applied: compute_sla resumes there exactly, given
+    the events after `until` and a `now` no earlier than it."""
+    created = as_utc(history.created_at, "created_at")
+    return _replayed(history, created, max(as_utc(until, "until"), created), warning_ratio).point()
+
+
+def _replayed(history: TicketHistory, created: datetime, now: datetime, warning_ratio: float) -> _Replay:
+    if history.resume is None:
+        replay = _Replay(history.policy, created, warning_ratio)
+        replay.set_status(history.initial_status)
+    else:
+        replay = _Replay.resumed(history.policy, history.resume, warning_ratio)
     for at, event in _ordered_events(history.events, created, now):
         replay.advance(at)
         replay.apply(event)
-    replay.advance(now)
-    return replay.report(now)
+    return replay
 
 
 def _ordered_events(events: tuple[TicketEvent, ...], created: datetime,
@@ -154,6 +146,17 @@ class _Replay:
         self.excluded = False
         self.first_response = _Track(Target.FIRST_RESPONSE, policy, warning_ratio)
         self.resolution = _Track(Target.RESOLUTION, policy, warning_ratio)
+
+    @classmethod
+    def resumed(cls, policy: Policy, point: ReplayPoint, warning_ratio: float) -> _Replay:
+        replay = cls(policy, point.at, warning_ratio)
+        replay.status, replay.excluded = point.status, point.excluded
+        replay.first_response.restore(point.first_response)
+        replay.resolution.restore(point.resolution)
+        return replay
+
+    def point(self) -> ReplayPoint:
+        return ReplayPoint(self.at, self.status, self.excluded, self.first_response.point(), self.resolution.point())
 
     def _running(self) -> list[_Track]:
         if self.excluded:
@@ -221,6 +224,14 @@ class _Track:
         self.breached_at: datetime | None = None
         self.stopped: TargetStatus | None = None  # the status that stood at the stop
         self._use(policy)
+
+    def restore(self, point: TrackPoint) -> None:
+        # A stopped track's own policy is never read again (a reopen retargets it): the current one will do.
+        self.elapsed, self.warned_at, self.breached_at, self.stopped = \
+            point.elapsed, point.warned_at, point.breached_at, point.stopped
+
+    def point(self) -> TrackPoint:
+        return TrackPoint(self.elapsed, self.warned_at, self.breached_at, self.stopped)
 
     def _use(self, policy: Policy) -> None:
         self.clock = policy.clock
