@@ -26,6 +26,10 @@ class DryRunZendesk:
     def __init__(self, sessions: sessionmaker[Session], ingestor) -> None:
         self.sessions, self.ingestor = sessions, ingestor
 
+    def deliver_batch(self, actions: list[Claimed]) -> dict[int, DryRun]:
+        """A round's actions as one group: their outcomes recorded in one transaction, not one each."""
+        return {action.id: self.deliver(action) for action in actions}
+
     def deliver(self, action: Claimed) -> DryRun:
         if action.kind != "fetch_ticket":
             return DryRun(NOT_SENT)
