@@ -117,7 +117,8 @@ def desired_update(mappings: Mappings, state: TicketState, sla: dict[Target, Tar
 def fetch_action(ticket_id: int, source_key: str) -> Action:
     """Read the ticket's authoritative state from the API (in the worker, never on the request path)."""
     digest = hashlib.sha256(source_key.encode()).hexdigest()[:24]
-    return Action("zendesk", "fetch_ticket", {"ticket_id": ticket_id}, f"fetch-{ticket_id}-{digest}", LANE_SLA)
+    return Action("zendesk", "fetch_ticket", {"ticket_id": ticket_id, "asked_by": source_key},
+                  f"fetch-{ticket_id}-{digest}", LANE_SLA)
 
 
 def merge_updates(older: dict, newer: dict, newer_key: str) -> dict:

@@ -14,7 +14,7 @@ from dataclasses import replace
 from sqlalchemy.orm import Session, sessionmaker
 
 from integration.core.zendesk_update import fetch_action
-from integration.storage.inbox_lookup import Received, received_for_ticket
+from integration.storage.inbox_lookup import Received, received_by_key, received_for_ticket
 from integration.storage.outbox import Claimed, DryRun
 from integration.zendesk.payloads import EVENT_PREFIX, PayloadError, parse_payload
 
@@ -34,7 +34,7 @@ class DryRunZendesk:
         if action.kind != "fetch_ticket":
             return DryRun(NOT_SENT)
         ticket_id = action.payload["ticket_id"]
-        asked_by = self._webhook_that_asked(ticket_id, action.idempotency_key)
+        asked_by = self._webhook_that_asked(ticket_id, action.idempotency_key, action.payload.get("asked_by"))
         if asked_by is None or not asked_by.document.get("type", "").startswith(EVENT_PREFIX):
             return DryRun("Zendesk credentials not set: the ticket was not read (its webhook carries no API values)")
         try:
@@ -52,8 +52,10 @@ class DryRunZendesk:
         return DryRun(f"Zendesk credentials not set: not read; webhook {asked_by.dedup_key} stood in "
                       f"for the read ({result.outcome})")
 
-    def _webhook_that_asked(self, ticket_id: int, idempotency_key: str) -> Received | None:
+    def _webhook_that_asked(self, ticket_id: int, idempotency_key: str, asked_by: str | None) -> Received | None:
         with self.sessions() as session:
-            received = received_for_ticket(session, "zendesk", ticket_id)
-        return next((r for r in received if fetch_action(ticket_id, r.dedup_key).idempotency_key == idempotency_key),
+            if asked_by is not None:  # the read names the webhook that asked for it
+                return received_by_key(session, "zendesk", asked_by)
+            bodies = received_for_ticket(session, "zendesk", ticket_id)  # a read queued before it did
+        return next((r for r in bodies if fetch_action(ticket_id, r.dedup_key).idempotency_key == idempotency_key),
                     None)

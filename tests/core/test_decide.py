@@ -111,6 +111,6 @@ def test_a_webhook_about_a_new_ticket_asks_to_read_it_from_the_api_first():
     assert decision.outcome == "refresh"
     assert decision.state is None and decision.timers is None
     (action,) = decision.actions
-    assert (action.target, action.kind, action.payload) == ("zendesk", "fetch_ticket", {"ticket_id": 8})
+    assert (action.target, action.kind, action.payload) == ("zendesk", "fetch_ticket", {"ticket_id": 8, "asked_by": signal.source_key})
     # The same webhook delivered twice asks for the same read (one outbox row).
     assert decide(INSTALLED, None, signal, T0).actions[0].idempotency_key == action.idempotency_key
