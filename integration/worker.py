@@ -147,13 +147,16 @@ class Worker:
         except Exception as exc:  # any other unexpected error is transient until proven otherwise
             log.exception("delivering outbox actions %s failed", [a.id for a in group])
             results = {a.id: outbox.RetryLater(storable(f"{exc.__class__.__name__}: {exc}", 300)) for a in group}
+        outcomes = [(action, results.get(action.id) or outbox.RetryLater("the deliverer gave no outcome"),
+                     backoff_for(action.attempts)) for action in group]
+        for action, result, _ in outcomes:
+            self._log(action, result)
         with self.sessions.begin() as session:
-            for action in group:
-                result = results.get(action.id) or outbox.RetryLater("the deliverer gave no outcome")
-                self._log(action, result)
-                if not outbox.record(session, action, result, self.now(), backoff_for(action.attempts)):
-                    log.warning("outbox action %s: our lease ran out and another worker holds it now; "
-                                "its outcome is theirs to record", action.id)
+            recorded = outbox.record_many(session, outcomes, self.now())
+        for action in group:
+            if action.id not in recorded:
+                log.warning("outbox action %s: our lease ran out and another worker holds it now; "
+                            "its outcome is theirs to record", action.id)
 
     def _heartbeat(self, stop: threading.Event) -> None:
         every = max(self.lease.total_seconds() / 3, 0.05)

@@ -106,6 +106,25 @@ def drop_expired(session: Session, now: dt.datetime) -> int:
 def record(session: Session, action: Claimed, outcome, now: dt.datetime, backoff: dt.timedelta) -> bool:
     """Record what delivery did, only while `action`'s claim still holds the row (False: it was taken over
     after our lease ran out, and the new holder records instead)."""
+    return bool(record_many(session, [(action, outcome, backoff)], now))
+
+
+def record_many(session: Session, outcomes: list[tuple[Claimed, object, dt.timedelta]], now: dt.datetime) -> set[int]:
+    """`record` for a delivered group: actions with the same outcome and claim in one UPDATE. Returns the ids
+    recorded (the others were taken over after our lease ran out)."""
+    alike: dict[tuple, list[int]] = {}
+    for action, outcome, backoff in outcomes:
+        values = _outcome_values(outcome, now, backoff)
+        key = (action.token, tuple(sorted((name, str(value)) for name, value in values.items())))
+        alike.setdefault(key, [values]).append(action.id)
+    recorded: set[int] = set()
+    for (token, _), (values, *ids) in alike.items():
+        recorded |= set(session.scalars(update(OutboxAction).where(
+            OutboxAction.id.in_(ids), OutboxAction.claim_token == token).values(**values).returning(OutboxAction.id)))
+    return recorded
+
+
+def _outcome_values(outcome, now: dt.datetime, backoff: dt.timedelta) -> dict:
     values: dict = {"lease_until": None, "claim_token": None}
     # Error texts quote what the other side or the payload held: made storable, so recording never fails.
     if isinstance(outcome, Delivered):
@@ -119,9 +138,7 @@ def record(session: Session, action: Claimed, outcome, now: dt.datetime, backoff
     else:
         values |= {"next_attempt_at": now + (outcome.after if outcome.after is not None else backoff),
                    "last_error": storable(outcome.error)}
-    result = session.execute(update(OutboxAction).where(OutboxAction.id == action.id,
-                                                        OutboxAction.claim_token == action.token).values(**values))
-    return result.rowcount == 1
+    return values
 
 
 def renew_leases(session: Session, actions: list[Claimed], now: dt.datetime, lease: dt.timedelta) -> int:
