@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from dataclasses import dataclass, replace
 from typing import Callable
 
@@ -28,6 +29,7 @@ from integration.storage.timers import DueTimer
 from integration.core.zendesk_update import fetch_action
 
 log = logging.getLogger("escalator.ingest")
+RECHECK_SECONDS = 60.0
 
 
 def utcnow() -> dt.datetime:
@@ -48,6 +50,7 @@ class Ingestor:
         self.sessions, self.mappings, self.now, self.context = sessions, mappings, now, context
         self.engine = sessions.kw["bind"]
         self.wake = threading.Event()  # set when an event is queued: the worker in this process decides at once
+        self._settled, self._settled_at = (None, False), 0.0  # the mappings every open ticket was last found on
         self.on_decided = on_decided  # webhook → decision seconds, for each queued event decided
 
     def record(self, *, source: str, dedup_key: str, event_type: str, payload: dict,
@@ -233,11 +236,16 @@ class Ingestor:
         return decision
 
     def redecide_after_mapping_edit(self, limit: int = 200) -> int:
-        fingerprint = self.mappings.current.fingerprint
+        # Looking for stale tickets reads every open ticket: done when the mappings change, and once a minute
+        # besides (a ticket another process decided on mappings it had not reloaded yet), not every round.
+        fingerprint, now = self.mappings.current.fingerprint, time.monotonic()
+        if self._settled == (fingerprint, True) and now - self._settled_at < RECHECK_SECONDS:
+            return 0
         with self.sessions() as session:
             stale = timers.stale_tickets(session, fingerprint, limit)
         for ticket_id in stale:
             self.tick(ticket_id)
+        self._settled, self._settled_at = (fingerprint, len(stale) < limit), now
         return len(stale)
 
     def _apply(self, session: Session, signal: TicketSignal, inbox_id: int | None, now: dt.datetime,
