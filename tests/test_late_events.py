@@ -17,7 +17,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from integration.storage.models import Ticket
+from sqlalchemy import select
+
+from integration.storage.models import OutboxAction, Ticket
 from tests.fakes.zendesk import fake_zendesk  # noqa: F401  (pytest fixture)
 from tests.harness import Clock, build_stack, mappings_for_tests
 
@@ -45,7 +47,13 @@ ids = itertools.count(80_000, 2)
 
 
 @pytest.fixture
-def stack(database, tmp_path, fake_zendesk):
+def raises_priority() -> bool:
+    """Whether level 2 (Support Manager) raises the ticket's priority to high (parametrized to True where needed)."""
+    return False
+
+
+@pytest.fixture
+def stack(database, tmp_path, fake_zendesk, raises_priority):
     clock = Clock(START)
     fake_zendesk.set_clock(clock)
     fake_zendesk.seed_user(REQUESTER, name="Rolf", email="rolf@brandt-maschinenbau.example", role="end-user",
@@ -53,7 +61,12 @@ def stack(database, tmp_path, fake_zendesk):
     # The agents escalation steps assign to (tests/fixtures/mappings): Brandt's CSM and the VP Customer Success.
     fake_zendesk.seed_user(360000400102, name="Carla CSM", email="csm.brandt@vendor.example", role="agent")
     fake_zendesk.seed_user(360000300004, name="Vera VP", email="vera@vendor.example", role="agent")
-    built = build_stack(database, mappings_for_tests(tmp_path), fake_zendesk, clock)
+    mappings = mappings_for_tests(tmp_path)
+    if raises_priority:
+        escalation = mappings / "escalation.yaml"
+        escalation.write_text(escalation.read_text().replace("[U05SUPMGR01]\n    raise_priority_to: null",
+                                                              "[U05SUPMGR01]\n    raise_priority_to: high"))
+    built = build_stack(database, mappings, fake_zendesk, clock)
     yield built
     built.services.engine.dispose()
 
@@ -168,3 +181,77 @@ def test_shuffled_delivery_ends_as_in_order_delivery_many_lifecycles(stack, life
 def test_a_priority_change_after_the_first_response_breach(stack):
     check(stack, {"priority": "high", "organization": 1002, "delays": [(0, None)] * 10,
                   "steps": [(293, ("priority", "urgent")), (1, ("priority", "urgent"))]})
+
+
+def breach_then_late_reply(stack, *, deliver_step: bool) -> int:
+    """Brandt (pro, 24x7), normal priority: first response due 4 h after creation. An agent answers at 3 h 50 m,
+    but that event arrives late, after the breach timer has escalated the ticket to level 2 (the step delivered
+    or still waiting in the outbox); the corrected history withdraws the step."""
+    ticket_id, start = next(ids), stack.clock()
+    stack.fake.seed_ticket(ticket_id, subject="Exports time out", description="CSV exports fail", requester_id=REQUESTER,
+                           organization_id=1002, priority="normal", status="new",
+                           created_at=f"{start:%Y-%m-%dT%H:%M:%SZ}", updated_at=f"{start:%Y-%m-%dT%H:%M:%SZ}")
+    stack.clock.set(start + dt.timedelta(seconds=30))
+    stack.post(body(stack.fake.ticket(ticket_id), "created", start, {}))
+    stack.drain()
+    replied = start + dt.timedelta(hours=3, minutes=50)
+    stack.clock.set(replied)
+    kind, event = apply(stack.fake, ticket_id, ("comment", "public_agent"), replied)
+    reply = body(stack.fake.ticket(ticket_id), kind, replied, event)
+    stack.clock.set(start + dt.timedelta(hours=4, minutes=1))
+    assert stack.services.ingestor.fire_due_timers()
+    assert level(stack, ticket_id) == 2
+    if deliver_step:
+        stack.drain()
+    stack.clock.set(start + dt.timedelta(hours=4, minutes=10))
+    assert stack.post(reply).status_code == 200
+    stack.services.ingestor.decide_queued()
+    assert level(stack, ticket_id) == 1
+    return ticket_id
+
+
+def level(stack, ticket_id: int) -> int:
+    with stack.services.sessions() as session:
+        return session.get(Ticket, ticket_id).level
+
+
+def slack_rows(stack, ticket_id: int) -> dict[str, str]:
+    with stack.services.sessions() as session:
+        return {row.idempotency_key: row.status for row in session.scalars(select(OutboxAction).where(
+            OutboxAction.ticket_id == ticket_id, OutboxAction.target == "slack"))}
+
+
+@pytest.mark.parametrize("raises_priority", [True])
+def test_a_withdrawn_escalation_takes_back_the_priority_it_raised(stack):
+    ticket_id = breach_then_late_reply(stack, deliver_step=True)
+    stack.drain()
+    assert stack.fake.ticket(ticket_id)["priority"] == "normal"
+    stack.clock.advance(days=1)
+    stack.services.ingestor.tick(ticket_id)
+    stack.drain()
+    with stack.services.sessions() as session:
+        row = session.get(Ticket, ticket_id)
+        assert (row.priority, row.zendesk_priority, row.level) == ("medium", "normal", 1)
+        (step,) = row.escalation["steps"]
+        assert (step["raised_from"], step["raised_to"]) == ("medium", "high") and step["withdrawn_at"]
+    assert stack.fake.ticket(ticket_id)["priority"] == "normal"
+    assert "Its priority goes back to medium" in stack.fake.comments(ticket_id)[-1]["body"]
+
+
+def test_unsent_posts_of_a_withdrawn_escalation_are_dropped_and_not_corrected(stack):
+    ticket_id = breach_then_late_reply(stack, deliver_step=False)
+    stack.drain()
+    rows = slack_rows(stack, ticket_id)
+    told = {key: status for key, status in rows.items() if "-L2-" in key}
+    assert told and set(told.values()) == {"dropped"}, rows  # the step's posts: never sent
+    assert not [key for key in rows if "withdrawn" in key]  # nobody to tell that it is withdrawn
+
+
+def test_posts_that_went_out_are_corrected_once_to_the_same_channels(stack):
+    ticket_id = breach_then_late_reply(stack, deliver_step=True)
+    stack.drain()
+    rows = slack_rows(stack, ticket_id)
+    told = {key.rsplit("-", 1)[1] for key, status in rows.items() if "-L2-" in key and "withdrawn" not in key}
+    corrected = {key.rsplit("-", 1)[1]: status for key, status in rows.items() if "withdrawn" in key}
+    assert told == set(corrected) == {"C05SUPPMGRS", "U05SUPMGR01"}
+    assert set(corrected.values()) == {"dry_run"}  # sent (this stack has no Slack token: recorded as sent)

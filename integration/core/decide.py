@@ -17,6 +17,7 @@ from integration.core.notes import sla_note
 from integration.core.customer_views import csat_prompt
 from integration.core.priority_rules import PriorityDecision, settle_priority
 from integration.core.signals import TicketSignal
+from integration.core.sla.priority import Priority
 from integration.core.sla_summary import SlaSummary
 from integration.core.sla.ticket import State, Target, TargetStatus, compute_sla
 from integration.core.statuses import SOLVED_STATUSES
@@ -28,6 +29,7 @@ from integration.core.zendesk_update import DesiredUpdate, desired_update, fetch
 LOCAL_KINDS = ("tick", "acknowledge", "escalation_request", "csat")
 # Fields whose change is an "SLA change" for agents: each one gets exactly one internal note.
 TAGS_AT = "tags_written_at"  # in TicketState.written: when we last changed the ticket's tags
+PRIORITY_AT = "priority_written_at"  # ... and its priority
 NOTED = ("tier", "priority", "first_response_due", "resolution_due", "resolution_paused", "excluded")
 
 
@@ -53,9 +55,11 @@ def decide(mappings: Mappings, state: TicketState | None, signal: TicketSignal, 
     if signal.timeline is None:
         placed, policy_problem = timeline.place_policy(mappings, applied, signal, at)
         applied, problem = replace(applied, history=placed), problem or policy_problem
-    sla = compute_sla(rows.to_clock_history(mappings, customer, applied.created_at, list(applied.history),
-                                            applied.checkpoint), now, mappings.escalation.warning_ratio)
-    decision = _finish(mappings, ctx, state, applied, customer, sla, signal, now)
+    sla = _clock(mappings, customer, applied, now)
+    applied, correction = withdraw_unearned(mappings, applied, customer, sla, ctx.ticket_url(applied.id), now)
+    if correction is not None and correction.priority is not None:
+        applied, sla = _lowered(mappings, applied, customer, correction.priority, now)
+    decision = _finish(mappings, ctx, state, applied, customer, sla, signal, now, correction)
     decision = replace(decision, state=compaction.compact(mappings, customer, decision.state, now))
     return _read_audits(decision, signal, problem) if problem else decision
 
@@ -65,6 +69,20 @@ def _placed(signal: TicketSignal, at: dt.datetime, created_at: dt.datetime) -> l
     if signal.timeline is not None:
         return [created_at]
     return [at] + [max(timeline.second(comment.at), created_at) for comment in signal.comments]
+
+
+def _lowered(mappings: Mappings, state: TicketState, customer: Customer, priority: Priority,
+             now: dt.datetime) -> tuple[TicketState, dict[Target, TargetStatus]]:
+    """A withdrawn step's priority raise undone from now on: settled as if Zendesk held `priority` (the update
+    that follows writes it), and the clock recomputed with it."""
+    zendesk = mappings.priority.priority_to_zendesk[priority]
+    lowered = _with_policy(state, now, customer.tier, settle(mappings, replace(state, zendesk_priority=zendesk), customer))
+    return lowered, _clock(mappings, customer, lowered, now)
+
+
+def _clock(mappings: Mappings, customer: Customer, state: TicketState, now: dt.datetime) -> dict[Target, TargetStatus]:
+    return compute_sla(rows.to_clock_history(mappings, customer, state.created_at, list(state.history),
+                                             state.checkpoint), now, mappings.escalation.warning_ratio)
 
 
 def _read_audits(decision: Decision, signal: TicketSignal, problem: str) -> Decision:
@@ -96,14 +114,21 @@ def apply_signal(state: TicketState, signal: TicketSignal, at: dt.datetime) -> T
 
 
 def _snapshot_fields(signal: TicketSignal, written: dict) -> dict:
-    changes = {name: getattr(signal, name) for name in ("zendesk_priority", "requester_email", "subject",
-                                                       "description") if getattr(signal, name) is not None}
+    changes = {name: getattr(signal, name) for name in ("requester_email", "subject", "description")
+               if getattr(signal, name) is not None}
+    if signal.zendesk_priority is not None and _after_our_write(signal, written, PRIORITY_AT):
+        changes["zendesk_priority"] = signal.zendesk_priority
     if signal.organization_known or signal.authoritative:
         changes["organization_id"] = signal.organization_id
-    if signal.tags is not None and (signal.authoritative or TAGS_AT not in written or
-                                    signal.at is None or signal.at >= rows.parse_iso(written[TAGS_AT])):
+    if signal.tags is not None and _after_our_write(signal, written, TAGS_AT):
         changes["tags"] = tuple(signal.tags)
     return changes
+
+
+def _after_our_write(signal: TicketSignal, written: dict, key: str) -> bool:
+    """An event from before we last wrote a field does not tell its value (our write is newer)."""
+    return signal.authoritative or key not in written or signal.at is None or \
+        signal.at >= rows.parse_iso(written[key])
 
 
 def settle(mappings: Mappings, state: TicketState, customer: Customer) -> PriorityDecision:
@@ -127,9 +152,9 @@ def _with_policy(state: TicketState, at: dt.datetime, tier: str, decision: Prior
 
 
 def _finish(mappings: Mappings, ctx: Context, before: TicketState | None, after: TicketState, customer: Customer,
-            sla: dict[Target, TargetStatus], signal: TicketSignal, now: dt.datetime) -> Decision:
+            sla: dict[Target, TargetStatus], signal: TicketSignal, now: dt.datetime,
+            correction: Correction | None = None) -> Decision:
     after = replace(after, sla=SlaSummary.of(sla), mappings_fingerprint=mappings.fingerprint)
-    after, correction = withdraw_unearned(mappings, after, sla, ctx.ticket_url(after.id), now)
     plan = plan_escalation(mappings, ctx, after, customer, sla, signal, now)
     after = replace(after, level=plan.level, escalation=plan.escalation)
     update = desired_update(mappings, after, sla).with_owner(plan.zendesk, mappings)
@@ -143,10 +168,11 @@ def _finish(mappings: Mappings, ctx: Context, before: TicketState | None, after:
     if not change:
         return Decision("unchanged", "nothing to change", state=after, timers=timers)
     version = (before.version if before else 0) + 1
-    # The tags we write are newer than any earlier event's: remember when, so such an event cannot undo them.
-    tags_at = {TAGS_AT: rows.iso(now)} if update.additional_tags or update.remove_tags else {}
+    # The tags and priority we write are newer than any earlier event's: remember when, so such an event cannot undo them.
+    written_at = {TAGS_AT: rows.iso(now)} if update.additional_tags or update.remove_tags else {}
+    written_at |= {PRIORITY_AT: rows.iso(now)} if update.priority else {}
     after = replace(after, version=version, zendesk_priority=update.priority or after.zendesk_priority,
-                    tags=update.tags_after(after.tags), written={**after.written, **update.written, **tags_at})
+                    tags=update.tags_after(after.tags), written={**after.written, **update.written, **written_at})
     note = "\n\n".join(filter(None, [
         sla_note(mappings, after, customer, sla, old_noted, noted) if noted != old_noted else None,
         correction.note if correction else None, plan.note]))
@@ -154,7 +180,8 @@ def _finish(mappings: Mappings, ctx: Context, before: TicketState | None, after:
     actions = ((_update_action(after, update, note, lane),) if update.has_changes or note else ()) + \
         tuple(correction.slack if correction else ()) + tuple(plan.slack) + \
         _csat_prompt(mappings, before, after, customer)
-    return Decision("applied", _reason(before, signal), state=after, actions=actions, change=change, timers=timers)
+    return Decision("applied", _reason(before, signal), state=after, actions=actions, change=change, timers=timers,
+                    drop=correction.drop if correction else ())
 
 
 def _with_correction(update: DesiredUpdate, correction: Correction) -> DesiredUpdate:

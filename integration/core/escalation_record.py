@@ -1,7 +1,8 @@
 """A ticket's escalation record: the matrix steps taken, their acknowledgements and reminders, and the warnings sent.
 
 Stored as JSON (the tickets.escalation column): {"steps": [{"level", "owner", "at", "notified_at",
-"triggers": [{"kind", "detail", "by"}], "reminders"?, "acknowledged_at"?, "acknowledged_by"?}],
+"triggers": [{"kind", "detail", "by"}], "reminders"?, "acknowledged_at"?, "acknowledged_by"?, "withdrawn_at"?,
+"withdrawn_why"?, "raised_from"?, "raised_to"?}],
 "warned": {target: due}, "follow_ups"?: [{"opened_at", "due", "rating", "met_at", "missed_at"}]}. Rows written before warnings were keyed by their due instant hold the due as
 a display string accurate to the minute ("2026-03-02 15:12 UTC"); from_json still reads them.
 """
@@ -43,6 +44,8 @@ class StepRecord:
     acknowledged_by: str | None = None
     withdrawn_at: dt.datetime | None = None  # the breach that caused it never happened (corrected history)
     withdrawn_why: str | None = None
+    raised_from: str | None = None  # the priority it raised the ticket from, and to (Priority values)
+    raised_to: str | None = None
 
     def to_json(self) -> dict:
         data: dict[str, Any] = {"level": self.level, "owner": self.owner, "at": self.at.isoformat(),
@@ -54,6 +57,8 @@ class StepRecord:
             data["acknowledged_at"], data["acknowledged_by"] = self.acknowledged_at.isoformat(), self.acknowledged_by
         if self.withdrawn_at is not None:
             data["withdrawn_at"], data["withdrawn_why"] = self.withdrawn_at.isoformat(), self.withdrawn_why
+        if self.raised_to is not None:
+            data["raised_from"], data["raised_to"] = self.raised_from, self.raised_to
         return data
 
     @classmethod
@@ -66,7 +71,8 @@ class StepRecord:
                    acknowledged_at=parse_iso(data["acknowledged_at"]) if data.get("acknowledged_at") else None,
                    acknowledged_by=data.get("acknowledged_by"),
                    withdrawn_at=parse_iso(data["withdrawn_at"]) if data.get("withdrawn_at") else None,
-                   withdrawn_why=data.get("withdrawn_why"))
+                   withdrawn_why=data.get("withdrawn_why"), raised_from=data.get("raised_from"),
+                   raised_to=data.get("raised_to"))
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,8 @@ class Action:
     idempotency_key: str
     lane: int = LANE_OTHER
     expires_at: dt.datetime | None = None  # not worth sending after this instant (a warning past its due)
+    # A correction of earlier actions (their idempotency keys): sent only if one of them may have reached someone.
+    retracts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,3 +68,4 @@ class Decision:
     actions: tuple[Action, ...] = ()
     change: dict = field(default_factory=dict)  # {field: [old, new]} for the audit log
     timers: tuple[TimerSpec, ...] | None = None  # None: leave the ticket's timers as they are
+    drop: tuple[str, ...] = ()  # idempotency keys of earlier actions that no longer hold: not sent if still unsent

@@ -83,10 +83,12 @@ def _signal_triggers(mappings: Mappings, signal) -> list[Trigger]:
 def _take_step(mappings, ctx, state, customer, step: Step, plan: Plan, now, late_by: int) -> None:
     owner = step.owner
     plan.level = step.level
-    plan.escalation = plan.escalation.with_step(StepRecord(
-        level=step.level, owner=owner.role, at=now, notified_at=now,
-        triggers=tuple(TriggerRecord(t.kind, t.detail, t.by) for t in step.triggers)))
     plan.zendesk = _owner_fields(owner, Priority(state.priority), step.level)
+    raised = plan.zendesk.raise_priority
+    record = StepRecord(level=step.level, owner=owner.role, at=now, notified_at=now,
+                        triggers=tuple(TriggerRecord(t.kind, t.detail, t.by) for t in step.triggers),
+                        raised_from=state.priority if raised else None, raised_to=raised.value if raised else None)
+    plan.escalation = plan.escalation.with_step(record)
     plan.note = _step_note(step, owner)
     csm = dedicated_csm(mappings, customer) if step.level == CUSTOMER_SUCCESS_LEVEL else None
     if csm is not None:
@@ -96,12 +98,46 @@ def _take_step(mappings, ctx, state, customer, step: Step, plan: Plan, now, late
                                  organization=_org_name(customer), tier=state.tier, priority=state.priority,
                                  step=step)
     digest = _digest("step", ctx, state, customer, step.level, _why(step), late_by_seconds=late_by)
-    mention = (csm.slack_user_id,) if csm is not None and csm.slack_user_id else ()
-    plan.slack += _posts(state.id, f"L{step.level}", tuple(dict.fromkeys(_targets(owner) + mention)), message, digest)
-    tier = mappings.tiers[state.tier]
-    if owner.customer_visible and tier.slack_channel and customer.slack_channel_id:
+    staff, customer_channel = step_audience(mappings, customer, state.tier, step.level)
+    key = step_key(plan.escalation, record)
+    plan.slack += _posts(state.id, key, staff, message, digest)
+    if customer_channel:
         notice = customer_notice(ticket_id=state.id, level=step.level, role=owner.role)
-        plan.slack += _posts(state.id, f"L{step.level}-customer", (customer.slack_channel_id,), notice)
+        plan.slack += _posts(state.id, f"{key}-customer", (customer_channel,), notice)
+
+
+def step_audience(mappings: Mappings, customer: Customer, tier: str | None, level: int) -> tuple[tuple[str, ...], str | None]:
+    """Who a step to `level` tells: the owner's channels (and the dedicated CSM at Customer Success), and the
+    customer's channel when the owner is customer-visible and the tier has one."""
+    owner = mappings.escalation.owner(level)
+    csm = dedicated_csm(mappings, customer) if level == CUSTOMER_SUCCESS_LEVEL else None
+    mention = (csm.slack_user_id,) if csm is not None and csm.slack_user_id else ()
+    shown = owner.customer_visible and tier in mappings.tiers and mappings.tiers[tier].slack_channel
+    return tuple(dict.fromkeys(_targets(owner) + mention)), (customer.slack_channel_id if shown else None) or None
+
+
+def step_key(record: EscalationRecord, step: StepRecord) -> str:
+    """What a step's posts are keyed by: a level reached again after a withdrawal is a new escalation, told anew."""
+    again = any(s.level == step.level and s.at < step.at for s in record.steps)
+    return f"L{step.level}-{step.at.isoformat()}" if again else f"L{step.level}"
+
+
+def step_post_keys(mappings: Mappings, customer: Customer, ticket_id: int, tier: str | None, record: EscalationRecord,
+                   step: StepRecord) -> dict[str, tuple[str, ...]]:
+    """channel -> the keys of every post a step made there (the step, its reminders, the customer's notice)."""
+    staff, customer_channel = step_audience(mappings, customer, tier, step.level)
+    key = step_key(record, step)
+    reminded = _targets(mappings.escalation.owner(step.level))
+    keys = {channel: (post_key(ticket_id, key, channel),) + tuple(
+        post_key(ticket_id, f"{key}-remind-{n}", channel) for n in range(1, step.reminders + 1) if channel in reminded)
+        for channel in staff}
+    if customer_channel:
+        keys[customer_channel] = (post_key(ticket_id, f"{key}-customer", customer_channel),)
+    return keys
+
+
+def post_key(ticket_id: int, key: str, channel: str) -> str:
+    return f"slack-{ticket_id}-{key}-{channel}"
 
 
 def _owner_fields(owner: Owner, priority: Priority, level: int) -> OwnerChange:
@@ -155,7 +191,8 @@ def _remind(mappings, ctx, state, customer, plan: Plan, now, late_by: int) -> No
                                  organization=_org_name(customer), tier=state.tier, priority=state.priority,
                                  step=step, reminder=True)
     digest = _digest("reminder", ctx, state, customer, step.level, _why(step), late_by_seconds=late_by)
-    plan.slack += _posts(state.id, f"L{last.level}-remind-{last.reminders}", _targets(owner), message, digest)
+    plan.slack += _posts(state.id, f"{step_key(plan.escalation, last)}-remind-{last.reminders}", _targets(owner), message,
+                         digest)
 
 
 def _targets(owner: Owner) -> tuple[str, ...]:
@@ -167,7 +204,7 @@ def _posts(ticket_id: int, key: str, channels: tuple[str, ...], message: dict,
     extra = {"digest": digest.to_json()} if digest else {}
     lane = LANE_ESCALATION if digest is not None and digest.kind == "step" else LANE_OTHER
     return [Action("slack", "post_message", {"ticket_id": ticket_id, "channel": channel, **message, **extra},
-                   f"slack-{ticket_id}-{key}-{channel}", lane, expires_at) for channel in channels]
+                   post_key(ticket_id, key, channel), lane, expires_at) for channel in channels]
 
 
 def _digest(kind: str, ctx, state, customer, level: int, why: str, **extra) -> DigestItem:

@@ -20,6 +20,7 @@ from integration.core.zendesk_update import merge_updates
 from integration.storage import repo
 from integration.storage.inbox import INBOX
 from integration.storage.models import AuditEntry, OutboxAction, Timer
+from integration.storage.outbox import WITHDRAWN, drop_unsent, may_have_arrived
 
 AUDIT = AuditEntry.__table__
 
@@ -67,8 +68,10 @@ def _consequences(session: Session, outbox: _Outbox, decision: Decision, ticket_
             repo.drop_stale_warnings(session, decision.state, now)
         if decision.timers is not None:
             repo.replace_timers(session, decision.state, decision.timers, new=timers)
+    outbox.drop(decision.drop)
     for action in decision.actions:
-        outbox.add(action, ticket_id)
+        if not action.retracts or may_have_arrived(session, action.retracts):  # this batch's own rows: unsent
+            outbox.add(action, ticket_id)
 
 
 def _audit_row(decision: Decision, inbox_id: int | None, now: dt.datetime) -> dict:
@@ -103,10 +106,17 @@ class _Outbox:
         row = {"ticket_id": ticket_id if ticket_id is not None else action.payload.get("ticket_id"),
                "target": action.target, "kind": action.kind, "payload": action.payload, "lane": action.lane,
                "expires_at": action.expires_at, "idempotency_key": action.idempotency_key, "status": "pending",
-               "attempts": 0, "next_attempt_at": self.now, "created_at": self.now, "last_error": ""}
+               "attempts": 0, "next_attempt_at": self.now, "created_at": self.now, "last_error": "", "done_at": None}
         self.rows[action.idempotency_key] = row
         if action.kind == "update_ticket" and ticket_id is not None:
             self.queued[ticket_id] = row
+
+    def drop(self, keys: tuple[str, ...]) -> None:
+        """Posts of a withdrawn escalation still unsent: dropped, whether queued before or in this batch."""
+        for key in keys:
+            if key in self.rows and self.rows[key]["status"] == "pending":
+                self.rows[key] |= {"status": "dropped", "done_at": self.now, "last_error": f"dropped: {WITHDRAWN}"}
+        drop_unsent(self.session, keys, self.now, WITHDRAWN)
 
     def _merge(self, row: OutboxAction | dict, action: Action) -> None:
         get = row.get if isinstance(row, dict) else lambda name: getattr(row, name)

@@ -12,6 +12,7 @@ from integration.inbound import storable
 from integration.storage.models import OutboxAction
 
 LEASE = dt.timedelta(seconds=60)  # a claimed action whose worker died is claimable again after this
+WITHDRAWN = "the escalation it announced was withdrawn before it was sent"
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,24 @@ def drop_expired(session: Session, now: dt.datetime) -> int:
         return 0
     return session.execute(update(OutboxAction).where(OutboxAction.id.in_(ids)).values(
         status="dropped", done_at=now, last_error="dropped: its instant passed before it could be sent")).rowcount
+
+
+def drop_unsent(session: Session, keys: tuple[str, ...], now: dt.datetime, why: str) -> int:
+    """Actions that no longer hold, dropped while they wait (a row a worker is sending right now is left to it)."""
+    if not keys:
+        return 0
+    return session.execute(update(OutboxAction).where(
+        OutboxAction.idempotency_key.in_(keys), OutboxAction.status == "pending",
+        OutboxAction.lease_until.is_(None) | (OutboxAction.lease_until < now))
+        .values(status="dropped", done_at=now, last_error=f"dropped: {why}")).rowcount
+
+
+def may_have_arrived(session: Session, keys: tuple[str, ...]) -> bool:
+    """Whether any of these actions may have reached its recipient: sent (or recorded in dry-run), or attempted
+    (an attempt that timed out may have arrived). Dropped, failed or never-attempted ones did not."""
+    return bool(keys) and session.scalar(select(exists().where(
+        OutboxAction.idempotency_key.in_(keys),
+        OutboxAction.status.in_(("done", "dry_run")) | ((OutboxAction.status == "pending") & (OutboxAction.attempts > 0)))))
 
 
 def record(session: Session, action: Claimed, outcome, now: dt.datetime, backoff: dt.timedelta) -> bool:

@@ -20,6 +20,7 @@ from integration.core.state import Action, Decision, TicketState
 from integration.core.zendesk_update import merge_updates
 from integration.inbound import check_strings, storable
 from integration.storage import history_archive
+from integration.storage import outbox
 from integration.storage.models import AuditEntry, CsatRating, InboxEvent, OutboxAction, SlackOrigin, Ticket, Timer
 
 STATE_COLUMNS = ("organization_id", "requester_email", "subject", "description", "status", "zendesk_priority", "tier",
@@ -86,10 +87,12 @@ def _save_consequences(session: Session, decision: Decision, inbox_id: int | Non
         if "level" in decision.change and not _newly_breached(decision):
             drop_stale_warnings(session, decision.state, now)
     ticket_id = decision.state.id if decision.state else None
+    outbox.drop_unsent(session, decision.drop, now, outbox.WITHDRAWN)
     merged = [a for a in decision.actions if a.kind == "update_ticket"]
     for action in merged:
         enqueue(session, action, ticket_id=ticket_id or action.payload.get("ticket_id"), now=now)
-    enqueue_many(session, [a for a in decision.actions if a.kind != "update_ticket"], ticket_id=ticket_id, now=now)
+    enqueue_many(session, [a for a in decision.actions if a.kind != "update_ticket" and
+                           (not a.retracts or outbox.may_have_arrived(session, a.retracts))], ticket_id=ticket_id, now=now)
     if decision.change:
         session.add(AuditEntry(ticket_id=decision.state.id, at=now, inbox_event_id=inbox_id,
                                change=_jsonable(decision.change), reason=decision.detail,
