@@ -11,6 +11,7 @@ import concurrent.futures as futures
 import datetime as dt
 import logging
 import threading
+import time
 from typing import Callable, Protocol
 
 import tenacity
@@ -40,6 +41,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+INBOX_GATHER_SECONDS = 0.01
+DROP_EVERY = 1.0  # seconds
+GATHER_BELOW = 20  # events decided in the last round
+
+
 class Worker:
     def __init__(self, sessions: sessionmaker[Session], deliverers: dict[str, Deliverer],
                  now: Callable[[], dt.datetime] = utcnow, batch: int = 100,
@@ -56,6 +62,7 @@ class Worker:
         self._pool = futures.ThreadPoolExecutor(pool_size, thread_name_prefix="escalator-deliver")
         self._in_flight: dict[futures.Future, list[Claimed]] = {}
         self._lock = threading.Lock()
+        self._dropped_at = 0.0  # when expired actions were last marked dropped (claims skip them meanwhile)
 
     def run_once(self) -> int:
         """One round, synchronously: queued events, timers, then every due action delivered and recorded."""
@@ -104,6 +111,10 @@ class Worker:
                 busy = 0
             if not busy:
                 self.wake.wait(self.poll)
+            elif busy < GATHER_BELOW:
+                # Events keep coming one by one: a moment's wait lets the next ones join one batch (and one
+                # transaction) instead of paying a round each; a full batch goes on at once.
+                stop.wait(INBOX_GATHER_SECONDS)
 
     def _deliver_some(self) -> int:
         submitted = self.submit_round() if len(self._in_flight) < self.pool_size else []
@@ -116,12 +127,16 @@ class Worker:
 
     def submit_round(self) -> list[futures.Future]:
         submitted = []
+        drop = time.monotonic() - self._dropped_at >= DROP_EVERY
+        if drop:
+            self._dropped_at = time.monotonic()
         for target, deliverer in self.deliverers.items():
             gathering = getattr(deliverer, "gathering", None)
             held = "update_ticket" if gathering is not None and gathering() else None
             with self.sessions.begin() as session:
                 claimed = outbox.claim(session, self.now(), self.batch, target=target, lease=self.lease,
-                                       except_kind=held)
+                                       except_kind=held, drop=drop)
+            drop = False
             for group in _groups(deliverer, claimed):
                 future = self._pool.submit(self._deliver, deliverer, group)
                 with self._lock:

@@ -165,3 +165,15 @@ def test_one_ticket_failing_at_its_timer_neither_blocks_the_batch_nor_loses_its_
     with services.sessions() as session:
         assert session.get(Ticket, 2).level == 2
     services.engine.dispose()
+
+
+def test_a_claim_that_does_not_drop_still_never_hands_out_an_action_past_its_instant(sessions):
+    put(sessions, Action("slack", "post_message", {"ticket_id": 3, "channel": "C1", "text": "80%"}, "warn-3",
+                         expires_at=T0 + MINUTE),
+        Action("slack", "post_message", {"ticket_id": 3, "channel": "C1", "text": "escalated"}, "step-3"))
+    with sessions.begin() as session:  # the worker drops expired actions once a second, not on every claim
+        assert [c.idempotency_key for c in outbox.claim(session, T0 + 2 * MINUTE, 10, drop=False)] == ["step-3"]
+    assert {r.idempotency_key: r.status for r in rows(sessions)}["warn-3"] == "pending"
+    with sessions.begin() as session:
+        assert outbox.claim(session, T0 + 2 * MINUTE, 10) == []
+    assert {r.idempotency_key: r.status for r in rows(sessions)}["warn-3"] == "dropped"

@@ -58,10 +58,13 @@ class Deferred:
 
 
 def claim(session: Session, now: dt.datetime, limit: int = 20, target: str | None = None,
-          lease: dt.timedelta = LEASE, kind: str | None = None, except_kind: str | None = None) -> list[Claimed]:
+          lease: dt.timedelta = LEASE, kind: str | None = None, except_kind: str | None = None,
+          drop: bool = True) -> list[Claimed]:
     """Claim up to `limit` due actions, escalation lane first; only the oldest unfinished action of each
-    ticket is eligible, so a ticket's actions go out in order."""
-    drop_expired(session, now)
+    ticket is eligible, so a ticket's actions go out in order. An action past its instant is never claimed;
+    `drop` also marks such actions dropped (the worker does that once a second, not on every claim)."""
+    if drop:
+        drop_expired(session, now)
     older = aliased(OutboxAction)
     blocked_by_older = exists().where(and_(
         older.target == OutboxAction.target,
@@ -73,7 +76,7 @@ def claim(session: Session, now: dt.datetime, limit: int = 20, target: str | Non
     query = (select(OutboxAction)
              .where(OutboxAction.status == "pending", OutboxAction.next_attempt_at <= now,
                     (OutboxAction.lease_until.is_(None)) | (OutboxAction.lease_until < now),
-                    ~blocked_by_older)
+                    OutboxAction.expires_at.is_(None) | (OutboxAction.expires_at > now), ~blocked_by_older)
              .order_by(OutboxAction.lane, OutboxAction.id).limit(limit)
              .with_for_update(skip_locked=True, of=OutboxAction))
     if target:
