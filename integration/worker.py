@@ -11,7 +11,6 @@ import concurrent.futures as futures
 import datetime as dt
 import logging
 import threading
-import time
 from typing import Callable, Protocol
 
 import tenacity
@@ -42,7 +41,7 @@ def utcnow() -> dt.datetime:
 
 
 INBOX_GATHER_SECONDS = 0.01
-DROP_EVERY = 1.0  # seconds
+DROP_EVERY = dt.timedelta(seconds=1)
 GATHER_BELOW = 20  # events decided in the last round
 
 
@@ -62,7 +61,7 @@ class Worker:
         self._pool = futures.ThreadPoolExecutor(pool_size, thread_name_prefix="escalator-deliver")
         self._in_flight: dict[futures.Future, list[Claimed]] = {}
         self._lock = threading.Lock()
-        self._dropped_at = 0.0  # when expired actions were last marked dropped (claims skip them meanwhile)
+        self._dropped_at: dt.datetime | None = None  # when expired actions were last dropped (claims skip them)
 
     def run_once(self) -> int:
         """One round, synchronously: queued events, timers, then every due action delivered and recorded."""
@@ -127,9 +126,10 @@ class Worker:
 
     def submit_round(self) -> list[futures.Future]:
         submitted = []
-        drop = time.monotonic() - self._dropped_at >= DROP_EVERY
+        now = self.now()  # the injected clock: expiry is judged on it, so the pace of dropping is too
+        drop = self._dropped_at is None or now - self._dropped_at >= DROP_EVERY
         if drop:
-            self._dropped_at = time.monotonic()
+            self._dropped_at = now
         for target, deliverer in self.deliverers.items():
             gathering = getattr(deliverer, "gathering", None)
             held = "update_ticket" if gathering is not None and gathering() else None

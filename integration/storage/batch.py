@@ -36,7 +36,7 @@ class TicketBatch:
 def save_batch(session: Session, batch: list[TicketBatch], now: dt.datetime) -> None:
     tickets = [t for t in batch if any(d.state is not None for _, d in t.decided)]
     for ticket in tickets:
-        repo._save_state(session, [d.state for _, d in ticket.decided if d.state is not None][-1], now)
+        repo.save_state(session, [d.state for _, d in ticket.decided if d.state is not None][-1], now)
     session.flush()  # the ticket rows first: new tickets' timers and outbox rows refer to them
     outbox = _Outbox(session, [t.ticket_id for t in tickets], now)
     audits, outcomes, timers = [], [], []
@@ -64,7 +64,7 @@ def save_batch(session: Session, batch: list[TicketBatch], now: dt.datetime) -> 
 def _consequences(session: Session, outbox: _Outbox, decision: Decision, ticket_id: int, now: dt.datetime,
                   timers: list[dict]) -> None:
     if decision.state is not None:
-        if "level" in decision.change and not repo._newly_breached(decision):
+        if "level" in decision.change and not repo.newly_breached(decision):
             repo.drop_stale_warnings(session, decision.state, now)
         if decision.timers is not None:
             repo.replace_timers(session, decision.state, decision.timers, new=timers)
@@ -76,7 +76,7 @@ def _consequences(session: Session, outbox: _Outbox, decision: Decision, ticket_
 
 def _audit_row(decision: Decision, inbox_id: int | None, now: dt.datetime) -> dict:
     state = decision.state
-    return {"ticket_id": state.id, "at": now, "inbox_event_id": inbox_id, "change": repo._jsonable(decision.change),
+    return {"ticket_id": state.id, "at": now, "inbox_event_id": inbox_id, "change": repo.jsonable(decision.change),
             "reason": decision.detail, "mappings_fingerprint": state.mappings_fingerprint}
 
 
@@ -97,7 +97,7 @@ class _Outbox:
 
     def add(self, action: Action, ticket_id: int | None) -> None:
         repo.refuse_unstorable(action)
-        action = repo._addressed(self.session, action, ticket_id)
+        action = repo.addressed(self.session, action, ticket_id)
         if action is None or action.idempotency_key in self.rows:
             return
         if action.kind == "update_ticket" and ticket_id is not None and ticket_id in self.queued:

@@ -75,7 +75,7 @@ def state_of(row: Ticket) -> TicketState:
 
 def save_decision(session: Session, decision: Decision, *, inbox_id: int | None, now: dt.datetime) -> None:
     if decision.state is not None:
-        _save_state(session, decision.state, now)
+        save_state(session, decision.state, now)
         session.flush()  # the ticket row first (timers refer to it); the rest needs no flush before each statement
     with session.no_autoflush:
         _save_consequences(session, decision, inbox_id, now)
@@ -84,7 +84,7 @@ def save_decision(session: Session, decision: Decision, *, inbox_id: int | None,
 def _save_consequences(session: Session, decision: Decision, inbox_id: int | None, now: dt.datetime) -> None:
     if decision.state is not None:
         # A breach's own warnings expire at its due and are dropped at claim; other steps drop them here.
-        if "level" in decision.change and not _newly_breached(decision):
+        if "level" in decision.change and not newly_breached(decision):
             drop_stale_warnings(session, decision.state, now)
     ticket_id = decision.state.id if decision.state else None
     outbox.drop_unsent(session, decision.drop, now, outbox.WITHDRAWN)
@@ -95,7 +95,7 @@ def _save_consequences(session: Session, decision: Decision, inbox_id: int | Non
                            (not a.retracts or outbox.may_have_arrived(session, a.retracts))], ticket_id=ticket_id, now=now)
     if decision.change:
         session.add(AuditEntry(ticket_id=decision.state.id, at=now, inbox_event_id=inbox_id,
-                               change=_jsonable(decision.change), reason=decision.detail,
+                               change=jsonable(decision.change), reason=decision.detail,
                                mappings_fingerprint=decision.state.mappings_fingerprint))
     if decision.timers is not None and decision.state is not None:
         replace_timers(session, decision.state, decision.timers)
@@ -104,7 +104,7 @@ def _save_consequences(session: Session, decision: Decision, inbox_id: int | Non
                         .values(outcome=decision.outcome, detail=decision.detail))
 
 
-def _save_state(session: Session, state: TicketState, now: dt.datetime) -> None:
+def save_state(session: Session, state: TicketState, now: dt.datetime) -> None:
     row = session.info.get("escalator.tickets", {}).get(state.id) or session.get(Ticket, state.id)
     if row is None:
         row = Ticket(id=state.id)
@@ -143,7 +143,7 @@ def enqueue(session: Session, action: Action, *, ticket_id: int | None, now: dt.
     """Add an outbox row; an action already there (same idempotency key) is not added twice, and a Zendesk
     update joins the ticket's queued one when that one has not been attempted yet."""
     refuse_unstorable(action)
-    action = _addressed(session, action, ticket_id)
+    action = addressed(session, action, ticket_id)
     if action is None:
         return False
     if action.kind == "update_ticket" and ticket_id is not None and _merge_into_queued(session, action, ticket_id, now):
@@ -161,7 +161,7 @@ def enqueue_many(session: Session, actions: list[Action], *, ticket_id: int | No
     """Add outbox rows in one statement (a decision's Slack posts); any already there are skipped."""
     for action in actions:
         refuse_unstorable(action)
-    actions = [a for a in (_addressed(session, a, ticket_id) for a in actions) if a is not None]
+    actions = [a for a in (addressed(session, a, ticket_id) for a in actions) if a is not None]
     if not actions:
         return
     rows = [dict(ticket_id=ticket_id if ticket_id is not None else a.payload.get("ticket_id"), target=a.target,
@@ -172,7 +172,7 @@ def enqueue_many(session: Session, actions: list[Action], *, ticket_id: int | No
                     .on_conflict_do_nothing(index_elements=["idempotency_key"]))
 
 
-def _newly_breached(decision: Decision) -> bool:
+def newly_breached(decision: Decision) -> bool:
     update = decision.change.get("zendesk_update", [None, {}])[1] or {}
     return any(tag.startswith("sla_") and tag.endswith("_breached") for tag in update.get("additional_tags", ()))
 
@@ -190,7 +190,7 @@ def refuse_unstorable(action: Action) -> None:
                            f"payload cannot be stored ({storable(str(exc), 120)})") from None
 
 
-def _addressed(session: Session, action: Action, ticket_id: int | None) -> Action | None:
+def addressed(session: Session, action: Action, ticket_id: int | None) -> Action | None:
     """A customer-channel message for a restricted audience: addressed to its requester, or not sent at all
     when the ticket was not opened in that channel (the channel must not learn of it)."""
     audience = action.payload.get(AUDIENCE)
@@ -274,13 +274,13 @@ def replace_timers(session: Session, state: TicketState, specs, new: list[dict] 
             timer.due_at, timer.ticket_version = spec.due_at, state.version
 
 
-def _jsonable(value):
+def jsonable(value):
     if hasattr(value, "to_json"):
-        return _jsonable(value.to_json())
+        return jsonable(value.to_json())
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, dt.datetime):
         return value.isoformat()
     return value
