@@ -14,7 +14,7 @@ from integration.config import Config
 from integration.core.context import Context
 from integration.storage.decisions import Ingestor, utcnow
 from integration.mappings.store import MappingsStore
-from integration.storage.db import make_engine, make_sessions
+from integration.storage.db import make_engine, make_record_engine, make_sessions
 
 log = logging.getLogger("escalator")
 
@@ -72,11 +72,13 @@ def build_services(config: Config, now: Callable[[], dt.datetime] = utcnow) -> S
     mappings = MappingsStore(config.mappings_dir, logger=log, min_interval=config.mappings_poll_seconds)
     engine = make_engine(config.database_url)
     sessions = make_sessions(engine)
+    record_engine = make_record_engine(config.database_url, engine)
     from integration.reports.credit_standing import month_standing
 
     metrics = Metrics()
     return Services(config=config, mappings=mappings, engine=engine, sessions=sessions,
-                    ingestor=Ingestor(sessions, mappings, now, context_for(config), on_decided=metrics.observe_decision),
+                    ingestor=Ingestor(sessions, mappings, now, context_for(config), on_decided=metrics.observe_decision,
+                                      record_engine=record_engine),
                     metrics=metrics, now=now,
                     month_standing=lambda org, month, at: month_standing(sessions, mappings.current, org, month, at))
 

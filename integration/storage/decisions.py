@@ -12,7 +12,8 @@ import time
 from dataclasses import dataclass, replace
 from typing import Callable
 
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from integration.storage import history_archive, inbox, timers
@@ -46,9 +47,11 @@ class IngestResult:
 class Ingestor:
     def __init__(self, sessions: sessionmaker[Session], mappings: MappingsStore,
                  now: Callable[[], dt.datetime] = utcnow, context: Context = Context(),
-                 on_decided: Callable[[float], None] = lambda seconds: None) -> None:
+                 on_decided: Callable[[float], None] = lambda seconds: None,
+                 record_engine: Engine | None = None) -> None:
         self.sessions, self.mappings, self.now, self.context = sessions, mappings, now, context
         self.engine = sessions.kw["bind"]
+        self.record_engine = record_engine or self.engine
         self.wake = threading.Event()  # set when an event is queued: the worker in this process decides at once
         self._settled, self._settled_at = (None, False), 0.0  # the mappings every open ticket was last found on
         self.on_decided = on_decided  # webhook → decision seconds, for each queued event decided
@@ -56,10 +59,19 @@ class Ingestor:
     def record(self, *, source: str, dedup_key: str, event_type: str, payload: dict,
                signal: TicketSignal | None, ignore_reason: str = "") -> IngestResult:
         """The request path: one INSERT (deduplicated), no decision; the worker decides it."""
-        with self.engine.begin() as connection:
-            inbox_id = inbox.record(connection, source=source, dedup_key=dedup_key, event_type=event_type,
-                                    ticket_id=signal.ticket_id if signal else None, payload=payload,
-                                    signal=signal.to_json() if signal else None, now=self.now(), detail=ignore_reason)
+        values = dict(source=source, dedup_key=dedup_key, event_type=event_type, payload=payload, detail=ignore_reason,
+                      ticket_id=signal.ticket_id if signal else None, signal=signal.to_json() if signal else None)
+        for attempt in (1, 2):
+            try:
+                with self.record_engine.begin() as connection:
+                    inbox_id = inbox.record(connection, now=self.now(), **values)
+                break
+            except DBAPIError as exc:
+                # The record engine does not ping before each INSERT: a connection the server dropped (a restart,
+                # an idle timeout) fails once, is discarded, and the INSERT runs again on a new one.
+                if attempt == 2 or not exc.connection_invalidated:
+                    raise
+                log.warning("recording a %s event: the database connection was lost; trying again", source)
         if inbox_id is None:
             return IngestResult("duplicate", "already received; not applied again")
         if signal is None:
