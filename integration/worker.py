@@ -130,13 +130,18 @@ class Worker:
         drop = self._dropped_at is None or now - self._dropped_at >= DROP_EVERY
         if drop:
             self._dropped_at = now
+        with self.sessions.begin() as session:
+            if drop:
+                outbox.drop_expired(session, now)
+            ready = outbox.ready_targets(session, now)
         for target, deliverer in self.deliverers.items():
+            if target not in ready:
+                continue
             gathering = getattr(deliverer, "gathering", None)
             held = "update_ticket" if gathering is not None and gathering() else None
             with self.sessions.begin() as session:
                 claimed = outbox.claim(session, self.now(), self.batch, target=target, lease=self.lease,
-                                       except_kind=held, drop=drop)
-            drop = False
+                                       except_kind=held, drop=False)
             for group in _groups(deliverer, claimed):
                 future = self._pool.submit(self._deliver, deliverer, group)
                 with self._lock:

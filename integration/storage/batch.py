@@ -35,8 +35,9 @@ class TicketBatch:
 
 def save_batch(session: Session, batch: list[TicketBatch], now: dt.datetime) -> None:
     tickets = [t for t in batch if any(d.state is not None for _, d in t.decided)]
-    for ticket in tickets:
-        repo.save_state(session, [d.state for _, d in ticket.decided if d.state is not None][-1], now)
+    with session.no_autoflush:  # else each ticket not yet loaded would flush the rows before it, one by one
+        for ticket in tickets:
+            repo.save_state(session, [d.state for _, d in ticket.decided if d.state is not None][-1], now)
     session.flush()  # the ticket rows first: new tickets' timers and outbox rows refer to them
     outbox = _Outbox(session, [t.ticket_id for t in tickets], now)
     audits, outcomes, timers = [], [], []

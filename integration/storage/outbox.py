@@ -95,6 +95,14 @@ def claim(session: Session, now: dt.datetime, limit: int = 20, target: str | Non
             for r in rows]
 
 
+def ready_targets(session: Session, now: dt.datetime) -> set[str]:
+    """The targets with an action due and unclaimed now (one indexed query): a delivery round claims only for
+    these, instead of running every target's claim to find most of them empty."""
+    return set(session.scalars(select(OutboxAction.target).where(
+        OutboxAction.status == "pending", OutboxAction.next_attempt_at <= now,
+        OutboxAction.lease_until.is_(None) | (OutboxAction.lease_until < now)).distinct()))
+
+
 def drop_expired(session: Session, now: dt.datetime) -> int:
     """Actions past their instant (a warning whose target is already due) are dropped, not sent late."""
     ids = list(session.scalars(select(OutboxAction.id).where(

@@ -62,6 +62,8 @@ def lock_tickets(session: Session, ticket_ids: list[int]) -> dict[int, Ticket]:
     kept = session.info.setdefault("escalator.tickets", {})  # the identity map holds rows only weakly
     for row in rows:
         kept[row.id] = row
+    # Not there when locked: save_state adds them without asking again (a SELECT each, and an autoflush)
+    session.info.setdefault("escalator.absent", set()).update(t for t in ticket_ids if t not in kept)
     return {ticket_id: kept[ticket_id] for ticket_id in ticket_ids if ticket_id in kept}
 
 
@@ -105,9 +107,13 @@ def _save_consequences(session: Session, decision: Decision, inbox_id: int | Non
 
 
 def save_state(session: Session, state: TicketState, now: dt.datetime) -> None:
-    row = session.info.get("escalator.tickets", {}).get(state.id) or session.get(Ticket, state.id)
+    kept = session.info.setdefault("escalator.tickets", {})
+    row = kept.get(state.id)
+    if row is None and state.id not in session.info.get("escalator.absent", ()):
+        row = session.get(Ticket, state.id)
     if row is None:
-        row = Ticket(id=state.id)
+        row = kept[state.id] = Ticket(id=state.id)
+        session.info.get("escalator.absent", set()).discard(state.id)
         session.add(row)
     write_state(row, state, now)
     if state.archived:
