@@ -177,3 +177,34 @@ def test_a_claim_that_does_not_drop_still_never_hands_out_an_action_past_its_ins
     with sessions.begin() as session:
         assert outbox.claim(session, T0 + 2 * MINUTE, 10) == []
     assert {r.idempotency_key: r.status for r in rows(sessions)}["warn-3"] == "dropped"
+
+
+class Recording:
+    """A deliverer that records what it was handed."""
+
+    def __init__(self) -> None:
+        self.delivered: list[str] = []
+
+    def deliver(self, action):
+        self.delivered.append(action.idempotency_key)
+        return outbox.Delivered()
+
+
+def test_a_delivery_round_claims_only_for_the_targets_with_something_due(sessions):
+    from sqlalchemy import event
+
+    from integration.worker import Worker
+
+    targets = ("zendesk", "slack", "open", "slack-thread", "zendesk-thread")
+    deliverers = {target: Recording() for target in targets}
+    worker = Worker(sessions, deliverers, now=lambda: T0 + MINUTE)
+    claims: list[str] = []
+    event.listen(sessions.kw["bind"], "before_cursor_execute",
+                 lambda conn, cursor, statement, *rest: claims.append(statement)
+                 if "ORDER BY outbox.lane" in statement else None)
+    assert worker.run_once() == 0
+    assert claims == []  # nothing due: no target's claim ran (it was one claim per target a round)
+    put(sessions, Action("slack", "post_message", {"ticket_id": 7, "channel": "C1", "text": "hi"}, "post-7"))
+    assert worker.run_once() == 1
+    assert deliverers["slack"].delivered == ["post-7"]
+    assert len(claims) == 1  # the slack claim only
