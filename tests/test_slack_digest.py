@@ -14,7 +14,8 @@ from integration.slack.gateway import ChannelPacer, SlackGateway
 from integration.core.sla_summary import SlaSummary, TargetSummary
 from integration.storage import outbox
 from integration.storage.models import InboxEvent, OutboxAction, Ticket
-from integration.storage.repo import enqueue, save_decision
+from integration.storage.batch import save_decision
+from integration.storage.repo import enqueue
 from tests.harness import TEST_MAPPINGS
 from tests.fakes.slack import fake_slack  # noqa: F401  (pytest fixture)
 from tests.fakes.zendesk import fake_zendesk  # noqa: F401  (pytest fixture)

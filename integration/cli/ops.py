@@ -107,6 +107,7 @@ def escalation_reset(ticket_id: int, level: int, reason: str) -> None:
     """Lower a ticket's escalation level (it never goes down by itself); the reset is audited."""
     from integration.core.reset import ResetRefused, reset_level
     from integration.storage import repo
+    from integration.storage.batch import save_decision
     from integration.storage.db import make_engine, make_sessions
     from integration.storage.decisions import utcnow
 
@@ -119,5 +120,5 @@ def escalation_reset(ticket_id: int, level: int, reason: str) -> None:
             decision = reset_level(state, level, reason)
         except ResetRefused as refused:
             raise click.ClickException(str(refused)) from None
-        repo.save_decision(session, decision, inbox_id=None, now=utcnow())
+        save_decision(session, decision, inbox_id=None, now=utcnow())
     click.echo(f"ticket {ticket_id}: level {state.level} → {level}")

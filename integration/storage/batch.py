@@ -29,8 +29,14 @@ AUDIT = AuditEntry.__table__
 class TicketBatch:
     """One ticket's decisions in a batch, in the order they were taken (inbox id None for a timer)."""
 
-    ticket_id: int
+    ticket_id: int | None  # None: a decision with no state (a read to make), its actions name their ticket
     decided: list[tuple[int | None, Decision]] = field(default_factory=list)
+
+
+def save_decision(session: Session, decision: Decision, *, inbox_id: int | None, now: dt.datetime) -> None:
+    """One decision (an API read, a timer's fall-back, an admin's reset): a batch of one."""
+    save_batch(session, [TicketBatch(decision.state.id if decision.state is not None else None,
+                                     [(inbox_id, decision)])], now)
 
 
 def save_batch(session: Session, batch: list[TicketBatch], now: dt.datetime) -> None:

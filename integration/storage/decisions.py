@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from integration.storage import history_archive, inbox, timers
-from integration.storage.batch import TicketBatch, save_batch
+from integration.storage.batch import TicketBatch, save_batch, save_decision
 from integration.storage.threads import mirror_to_threads
 from integration.core.compaction import FullHistoryNeeded
 from integration.core.decide import decide
@@ -264,5 +264,5 @@ class Ingestor:
                reason: str = "", loaded: tuple = ()) -> IngestResult:
         state = loaded[0] if loaded else repo.load_ticket(session, signal.ticket_id)
         decision = self._decide(session, state, signal, now, reason)
-        repo.save_decision(session, decision, inbox_id=inbox_id, now=now)
+        save_decision(session, decision, inbox_id=inbox_id, now=now)
         return IngestResult(decision.outcome, decision.detail, inbox_id)

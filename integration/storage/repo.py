@@ -5,7 +5,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass, replace
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -20,8 +20,7 @@ from integration.core.state import Action, Decision, TicketState
 from integration.core.zendesk_update import merge_updates
 from integration.inbound import check_strings, storable
 from integration.storage import history_archive
-from integration.storage import outbox
-from integration.storage.models import AuditEntry, CsatRating, InboxEvent, OutboxAction, SlackOrigin, Ticket, Timer
+from integration.storage.models import CsatRating, InboxEvent, OutboxAction, SlackOrigin, Ticket, Timer
 
 STATE_COLUMNS = ("organization_id", "requester_email", "subject", "description", "status", "zendesk_priority", "tier",
                  "priority", "priority_reason", "created_at", "written", "level", "version",
@@ -73,37 +72,6 @@ def state_of(row: Ticket) -> TicketState:
     return TicketState(id=row.id, history=tuple(row_from_json(r) for r in row.history), tags=tuple(row.tags),
                        sla=SlaSummary.from_json(row.sla), escalation=EscalationRecord.from_json(row.escalation),
                        checkpoint=ClockCheckpoint.from_json(row.clock_checkpoint), **values)
-
-
-def save_decision(session: Session, decision: Decision, *, inbox_id: int | None, now: dt.datetime) -> None:
-    if decision.state is not None:
-        save_state(session, decision.state, now)
-        session.flush()  # the ticket row first (timers refer to it); the rest needs no flush before each statement
-    with session.no_autoflush:
-        _save_consequences(session, decision, inbox_id, now)
-
-
-def _save_consequences(session: Session, decision: Decision, inbox_id: int | None, now: dt.datetime) -> None:
-    if decision.state is not None:
-        # A breach's own warnings expire at its due and are dropped at claim; other steps drop them here.
-        if "level" in decision.change and not newly_breached(decision):
-            drop_stale_warnings(session, decision.state, now)
-    ticket_id = decision.state.id if decision.state else None
-    outbox.drop_unsent(session, decision.drop, now, outbox.WITHDRAWN)
-    merged = [a for a in decision.actions if a.kind == "update_ticket"]
-    for action in merged:
-        enqueue(session, action, ticket_id=ticket_id or action.payload.get("ticket_id"), now=now)
-    enqueue_many(session, [a for a in decision.actions if a.kind != "update_ticket" and
-                           (not a.retracts or outbox.may_have_arrived(session, a.retracts))], ticket_id=ticket_id, now=now)
-    if decision.change:
-        session.add(AuditEntry(ticket_id=decision.state.id, at=now, inbox_event_id=inbox_id,
-                               change=jsonable(decision.change), reason=decision.detail,
-                               mappings_fingerprint=decision.state.mappings_fingerprint))
-    if decision.timers is not None and decision.state is not None:
-        replace_timers(session, decision.state, decision.timers)
-    if inbox_id is not None:
-        session.execute(update(InboxEvent).where(InboxEvent.id == inbox_id)
-                        .values(outcome=decision.outcome, detail=decision.detail))
 
 
 def save_state(session: Session, state: TicketState, now: dt.datetime) -> None:
@@ -161,21 +129,6 @@ def enqueue(session: Session, action: Action, *, ticket_id: int | None, now: dt.
         last_error="",
     ).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(OutboxAction.id)
     return session.execute(statement).scalar_one_or_none() is not None
-
-
-def enqueue_many(session: Session, actions: list[Action], *, ticket_id: int | None, now: dt.datetime) -> None:
-    """Add outbox rows in one statement (a decision's Slack posts); any already there are skipped."""
-    for action in actions:
-        refuse_unstorable(action)
-    actions = [a for a in (addressed(session, a, ticket_id) for a in actions) if a is not None]
-    if not actions:
-        return
-    rows = [dict(ticket_id=ticket_id if ticket_id is not None else a.payload.get("ticket_id"), target=a.target,
-                 kind=a.kind, payload=a.payload, lane=a.lane, expires_at=a.expires_at,
-                 idempotency_key=a.idempotency_key, status="pending",
-                 attempts=0, next_attempt_at=now, created_at=now, last_error="") for a in actions]
-    session.execute(dialect_insert(session, OutboxAction).values(rows)
-                    .on_conflict_do_nothing(index_elements=["idempotency_key"]))
 
 
 def newly_breached(decision: Decision) -> bool:
