@@ -439,8 +439,8 @@ class Inbox:
         from sqlalchemy import text
 
         with self.engine.connect() as connection:
-            oldest = connection.execute(text("SELECT min(received_at) FROM inbox_events "
-                                             "WHERE decide_after IS NOT NULL")).scalar_one()
+            oldest = connection.execute(text("SELECT received_at FROM inbox_events WHERE decide_after IS NOT NULL "
+                                             "ORDER BY id LIMIT 1")).scalar()
         if oldest is None:
             return 0.0
         if isinstance(oldest, str):

@@ -82,7 +82,8 @@ class HistoryArchive(Base):
 class InboxEvent(Base):
     __tablename__ = "inbox_events"
     __table_args__ = (UniqueConstraint("source", "dedup_key", name="uq_inbox_source_key"),
-                      Index("ix_inbox_undecided", "decide_after", postgresql_where=text("decide_after IS NOT NULL"),
+                      # The queue: undecided rows only, in the order the worker claims them (migration 0011).
+                      Index("ix_inbox_queue", "id", postgresql_where=text("decide_after IS NOT NULL"),
                             sqlite_where=text("decide_after IS NOT NULL")))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
