@@ -127,6 +127,9 @@ class OutboxAction(Base):
         Index("ix_outbox_expires", "expires_at", postgresql_where=text("expires_at IS NOT NULL"),
               sqlite_where=text("expires_at IS NOT NULL")),
         Index("ix_outbox_ticket_order", "target", "ticket_id", "id"),
+        # Each ticket's pending actions, for the claim's oldest-first lookup (migration 0011).
+        Index("ix_outbox_pending_ticket", "target", "ticket_id", "id", postgresql_where=text("status = 'pending'"),
+              sqlite_where=text("status = 'pending'")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

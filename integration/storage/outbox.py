@@ -5,7 +5,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from integration.inbound import storable
@@ -65,18 +65,17 @@ def claim(session: Session, now: dt.datetime, limit: int = 20, target: str | Non
     `drop` also marks such actions dropped (the worker does that once a second, not on every claim)."""
     if drop:
         drop_expired(session, now)
+    # Each ticket's oldest pending action per target, looked up row by row in the pending index: as a NOT EXISTS,
+    # PostgreSQL without fresh statistics compared every pending row with every other (O(n²) a claim).
     older = aliased(OutboxAction)
-    blocked_by_older = exists().where(and_(
-        older.target == OutboxAction.target,
-        older.ticket_id == OutboxAction.ticket_id,
-        older.id < OutboxAction.id,
-        older.status == "pending",
-        older.expires_at.is_(None) | (older.expires_at > now),
-    ))
+    first_of_ticket = (select(func.min(older.id)).where(
+        older.target == OutboxAction.target, older.ticket_id == OutboxAction.ticket_id, older.status == "pending",
+        older.expires_at.is_(None) | (older.expires_at > now)).correlate(OutboxAction).scalar_subquery())
     query = (select(OutboxAction)
              .where(OutboxAction.status == "pending", OutboxAction.next_attempt_at <= now,
                     (OutboxAction.lease_until.is_(None)) | (OutboxAction.lease_until < now),
-                    OutboxAction.expires_at.is_(None) | (OutboxAction.expires_at > now), ~blocked_by_older)
+                    OutboxAction.expires_at.is_(None) | (OutboxAction.expires_at > now),
+                    OutboxAction.ticket_id.is_(None) | (OutboxAction.id == first_of_ticket))
              .order_by(OutboxAction.lane, OutboxAction.id).limit(limit)
              .with_for_update(skip_locked=True, of=OutboxAction))
     if target:
