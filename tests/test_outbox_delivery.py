@@ -134,20 +134,15 @@ def test_the_channel_pace_is_shared_by_every_worker(sessions):
 
 def test_one_ticket_failing_at_its_timer_neither_blocks_the_batch_nor_loses_its_timer(database, tmp_path):
     from integration.config import Config
-    from integration.core.signals import TicketSignal
     from integration.services import build_services
-    from integration.storage.models import Ticket, Timer
+    from integration.storage.models import Timer
     from tests.harness import Clock, mappings_for_tests
+    from tests.storm import ingest_all
 
     created = T0 - dt.timedelta(minutes=14, seconds=59)
     clock = Clock(T0)
     services = build_services(Config(database_url=database, mappings_dir=str(mappings_for_tests(tmp_path))), clock)
-    for ticket_id in (1, 2, 3):
-        signal = TicketSignal(ticket_id=ticket_id, kind="snapshot", at=created, created_at=created, status="open",
-                              zendesk_priority="urgent", organization_id=1001, organization_known=True,
-                              authoritative=True, source_key=f"seed-{ticket_id}")
-        services.ingestor.ingest(source="worker", dedup_key=f"seed-{ticket_id}", event_type="snapshot", payload={},
-                                 signal=signal)
+    ingest_all(services, [1, 2, 3], created)
     clock.advance(seconds=5)  # every first-response breach is due
     with services.sessions.begin() as session:  # a row no decision can read (say, written by a buggy version)
         stored = session.get(Ticket, 2)

@@ -4,10 +4,10 @@ import datetime as dt
 from sqlalchemy import event, select, text
 
 from integration.config import Config
-from integration.core.signals import TicketSignal
 from integration.services import build_services
 from integration.storage.models import AuditEntry, OutboxAction, Ticket, Timer
 from tests.harness import Clock, mappings_for_tests
+from tests.storm import ingest_all
 
 T0 = dt.datetime(2026, 3, 2, 14, 0, tzinfo=dt.timezone.utc)
 TICKETS = 40
@@ -18,12 +18,7 @@ def storm_of(database, tmp_path, count=TICKETS):
     created = T0 - dt.timedelta(minutes=14, seconds=59)
     clock = Clock(T0)
     services = build_services(Config(database_url=database, mappings_dir=str(mappings_for_tests(tmp_path))), clock)
-    for ticket_id in range(1, count + 1):
-        signal = TicketSignal(ticket_id=ticket_id, kind="snapshot", at=created, created_at=created, status="open",
-                              zendesk_priority="urgent", organization_id=1001, organization_known=True,
-                              authoritative=True, source_key=f"seed-{ticket_id}")
-        services.ingestor.ingest(source="worker", dedup_key=f"seed-{ticket_id}", event_type="snapshot", payload={},
-                                 signal=signal)
+    ingest_all(services, list(range(1, count + 1)), created)
     clock.advance(seconds=5)
     return services
 

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 
 from integration.config import Config
 from integration.services import build_services
-from integration.core.signals import TicketSignal
 from integration.storage.models import AuditEntry, OutboxAction, Ticket, Timer
 from tests.harness import Clock, mappings_for_tests
+from tests.storm import ingest_all
 
 TICKETS = 1000
 WORKERS = 4
@@ -27,12 +27,7 @@ def test_four_workers_fire_each_of_1000_steps_exactly_once(database, tmp_path):
     start = dt.datetime.now(dt.timezone.utc)
     created = start - dt.timedelta(minutes=14, seconds=58)
     services = build_services(Config(database_url=database, mappings_dir=str(mappings)), Clock(start))
-    for ticket_id in range(1, TICKETS + 1):
-        signal_ = TicketSignal(ticket_id=ticket_id, kind="snapshot", at=created, created_at=created, status="open",
-                               zendesk_priority="urgent", organization_id=1001, organization_known=True,
-                               authoritative=True, source_key=f"seed-{ticket_id}")
-        services.ingestor.ingest(source="worker", dedup_key=f"seed-{ticket_id}", event_type="snapshot", payload={},
-                                 signal=signal_)
+    ingest_all(services, list(range(1, TICKETS + 1)), created)
     env = {**os.environ, "DATABASE_URL": database, "MAPPINGS_DIR": str(mappings)}
     for name in ("ZENDESK_SUBDOMAIN", "ZENDESK_API_TOKEN", "SLACK_BOT_TOKEN"):
         env.pop(name, None)
