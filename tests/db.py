@@ -43,3 +43,26 @@ def postgres_database() -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def plan_of(session, run, marker: str) -> tuple[object, str]:
+    """Run `run()` in `session`, then the database's plan (EXPLAIN on PostgreSQL, EXPLAIN QUERY PLAN on SQLite)
+    of the first statement it sent that holds `marker`: (run's result, the plan as text)."""
+    from sqlalchemy import event
+
+    statements: list[tuple] = []
+    engine = session.get_bind()
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        result = run()
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    statement, parameters = next(s for s in statements if marker in s[0])
+    cursor = session.connection().connection.driver_connection.cursor()
+    explain = "EXPLAIN " if engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
+    cursor.execute(explain + statement, parameters)
+    return result, "\n".join(" ".join(str(part) for part in row) for row in cursor.fetchall())

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import event, insert, text
+from sqlalchemy import insert, text
 
 from integration.storage import inbox
 from integration.storage.inbox import INBOX
+from tests.db import plan_of
 
 T0 = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.timezone.utc)
 
@@ -27,26 +28,10 @@ def fill(sessions, decided: int, undecided: int) -> None:
 
 
 def claim_plan(sessions) -> str:
-    statements: list[tuple] = []
-    engine = sessions.kw["bind"]
-
-    def keep(conn, cursor, statement, parameters, context, executemany):
-        statements.append((statement, parameters))
-
     with sessions.begin() as session:
-        event.listen(engine, "before_cursor_execute", keep)
-        try:
-            claimed = inbox.claim(session, T0, 200)
-        finally:
-            event.remove(engine, "before_cursor_execute", keep)
-        assert len(claimed) == 3
-        statement, parameters = next(s for s in statements if "inbox_events" in s[0])
-        cursor = session.connection().connection.driver_connection.cursor()
-        if session.bind.dialect.name == "postgresql":
-            cursor.execute("EXPLAIN " + statement, parameters)
-        else:
-            cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
-        return "\n".join(" ".join(str(part) for part in row) for row in cursor.fetchall())
+        claimed, plan = plan_of(session, lambda: inbox.claim(session, T0, 200), "inbox_events")
+    assert len(claimed) == 3
+    return plan
 
 
 def test_a_claim_reads_the_queue_index_not_every_event_ever_received(sessions):

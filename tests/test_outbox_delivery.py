@@ -209,7 +209,9 @@ def test_a_claim_looks_up_each_tickets_older_actions_in_the_ticket_index(session
     """With hundreds of actions pending among thousands done and no statistics yet (a fresh deploy), PostgreSQL ran
     the old NOT EXISTS as a nested loop comparing every pending row with every other; each candidate's lookup is
     now a probe of its own ticket's pending actions."""
-    from sqlalchemy import event, insert
+    from sqlalchemy import insert
+
+    from tests.db import plan_of
 
     tickets = 700
     rows = [dict(ticket_id=n % tickets + 1, target="zendesk", kind="update_ticket",
@@ -220,17 +222,8 @@ def test_a_claim_looks_up_each_tickets_older_actions_in_the_ticket_index(session
         session.add_all([Ticket(id=ticket_id, created_at=T0, updated_at=T0) for ticket_id in range(1, tickets + 1)])
         session.flush()
         session.execute(insert(OutboxAction.__table__), rows)
-    statements = []
-    engine = sessions.kw["bind"]
-    keep = lambda conn, cursor, statement, parameters, *rest: statements.append((statement, parameters))  # noqa: E731
     with sessions.begin() as session:
-        event.listen(engine, "before_cursor_execute", keep)
-        claimed = outbox.claim(session, T0 + MINUTE, 100, target="zendesk", drop=False)
-        event.remove(engine, "before_cursor_execute", keep)
-        assert [c.idempotency_key for c in claimed] == [f"k{n}" for n in range(5600, 5700)]  # each ticket's first
-        statement, parameters = next(s for s in statements if "ORDER BY outbox.lane" in s[0])
-        cursor = session.connection().connection.driver_connection.cursor()
-        postgres = session.bind.dialect.name == "postgresql"
-        cursor.execute(("EXPLAIN " if postgres else "EXPLAIN QUERY PLAN ") + statement, parameters)
-        plan = "\n".join(" ".join(str(part) for part in row) for row in cursor.fetchall())
+        claimed, plan = plan_of(session, lambda: outbox.claim(session, T0 + MINUTE, 100, target="zendesk", drop=False),
+                                "ORDER BY outbox.lane")
+    assert [c.idempotency_key for c in claimed] == [f"k{n}" for n in range(5600, 5700)]  # each ticket's first
     assert "ix_outbox_pending_ticket" in plan and "Anti Join" not in plan, plan
