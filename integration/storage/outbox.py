@@ -72,10 +72,7 @@ def claim(session: Session, now: dt.datetime, limit: int = 20, target: str | Non
         older.target == OutboxAction.target, older.ticket_id == OutboxAction.ticket_id, older.status == "pending",
         older.expires_at.is_(None) | (older.expires_at > now)).correlate(OutboxAction).scalar_subquery())
     query = (select(OutboxAction)
-             .where(OutboxAction.status == "pending", OutboxAction.next_attempt_at <= now,
-                    (OutboxAction.lease_until.is_(None)) | (OutboxAction.lease_until < now),
-                    OutboxAction.expires_at.is_(None) | (OutboxAction.expires_at > now),
-                    OutboxAction.ticket_id.is_(None) | (OutboxAction.id == first_of_ticket))
+             .where(*_due_unclaimed(now), OutboxAction.ticket_id.is_(None) | (OutboxAction.id == first_of_ticket))
              .order_by(OutboxAction.lane, OutboxAction.id).limit(limit)
              .with_for_update(skip_locked=True, of=OutboxAction))
     if target:
@@ -97,9 +94,14 @@ def claim(session: Session, now: dt.datetime, limit: int = 20, target: str | Non
 def ready_targets(session: Session, now: dt.datetime) -> set[str]:
     """The targets with an action due and unclaimed now (one indexed query): a delivery round claims only for
     these, instead of running every target's claim to find most of them empty."""
-    return set(session.scalars(select(OutboxAction.target).where(
-        OutboxAction.status == "pending", OutboxAction.next_attempt_at <= now,
-        OutboxAction.lease_until.is_(None) | (OutboxAction.lease_until < now)).distinct()))
+    return set(session.scalars(select(OutboxAction.target).where(*_due_unclaimed(now)).distinct()))
+
+
+def _due_unclaimed(now: dt.datetime) -> tuple:
+    """Pending, due, not leased to a worker, not past its instant: what a claim may take (ready_targets agrees)."""
+    return (OutboxAction.status == "pending", OutboxAction.next_attempt_at <= now,
+            OutboxAction.lease_until.is_(None) | (OutboxAction.lease_until < now),
+            OutboxAction.expires_at.is_(None) | (OutboxAction.expires_at > now))
 
 
 def drop_expired(session: Session, now: dt.datetime) -> int:
