@@ -6,7 +6,7 @@ Parsers (Zendesk webhooks, the worker's authoritative API read, Slack) all produ
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 
 ZENDESK_PRIORITIES = ("urgent", "high", "normal", "low")
 
@@ -74,21 +74,24 @@ class TicketSignal:
     source_key: str = ""  # the inbound event's dedup key, so follow-up actions are idempotent too
 
     def to_json(self) -> dict:
-        """What the inbox keeps for the worker to decide later; from_json gives back an equal signal."""
+        """What the inbox keeps for the worker to decide later; from_json gives back an equal signal. Fields
+        left at their default are left out (from_json restores them): a webhook's signal sets a few of 25."""
         data: dict = {}
-        for spec in fields(self):
-            value = getattr(self, spec.name)
-            if spec.name in _INSTANTS:
+        for name, default in _DEFAULTS:
+            value = getattr(self, name)
+            if value == default and name not in _REQUIRED:
+                continue
+            if name in _INSTANTS:
                 value = value.isoformat() if value is not None else None
-            elif spec.name == "comments":
+            elif name == "comments":
                 value = [comment.to_json() for comment in value]
-            elif spec.name == "transition":
+            elif name == "transition":
                 value = value.to_json() if value is not None else None
-            elif spec.name == "timeline":
+            elif name == "timeline":
                 value = [step.to_json() for step in value] if value is not None else None
             elif isinstance(value, tuple):
                 value = list(value)
-            data[spec.name] = value
+            data[name] = value
         return data
 
     @classmethod
@@ -115,3 +118,5 @@ class TicketSignal:
 
 
 _INSTANTS = ("at", "created_at")
+_DEFAULTS = tuple((spec.name, spec.default) for spec in fields(TicketSignal))
+_REQUIRED = frozenset(name for name, default in _DEFAULTS if default is MISSING)

@@ -28,10 +28,12 @@ def make_engine(url: str) -> Engine:
 def make_record_engine(url: str, engine: Engine) -> Engine:
     """The webhooks' one INSERT. On PostgreSQL: autocommit, so the INSERT (and its NOTIFY) is one round trip
     instead of BEGIN, INSERT and COMMIT, and no ping before it (the caller retries once on a dropped
-    connection instead: see Ingestor.record). SQLite: the engine itself (its writer queue is per engine)."""
+    connection instead: see recorder.Recorder). SQLite: the engine itself (its writer queue is per engine)."""
     if url.startswith("sqlite"):
         return engine
-    record_engine = create_engine(url, isolation_level="AUTOCOMMIT", pool_size=8, max_overflow=8)
+    # Autocommit: no transaction is ever left open, so nothing to roll back when a connection goes back to the pool.
+    record_engine = create_engine(url, isolation_level="AUTOCOMMIT", pool_size=8, max_overflow=8,
+                                  pool_reset_on_return=None)
     event.listen(engine, "engine_disposed", lambda _: record_engine.dispose())  # one dispose closes both pools
     return record_engine
 

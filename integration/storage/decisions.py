@@ -13,11 +13,12 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from integration.storage import history_archive, inbox, timers
 from integration.storage.batch import TicketBatch, save_batch, save_decision
+from integration.storage.recorder import Recorder
 from integration.storage.threads import mirror_to_threads
 from integration.core.compaction import FullHistoryNeeded
 from integration.core.decide import decide
@@ -51,7 +52,7 @@ class Ingestor:
                  record_engine: Engine | None = None) -> None:
         self.sessions, self.mappings, self.now, self.context = sessions, mappings, now, context
         self.engine = sessions.kw["bind"]
-        self.record_engine = record_engine or self.engine
+        self.recorder = Recorder(record_engine or self.engine)
         self.wake = threading.Event()  # set when an event is queued: the worker in this process decides at once
         self._settled, self._settled_at = (None, False), 0.0  # the mappings every open ticket was last found on
         self.on_decided = on_decided  # webhook → decision seconds, for each queued event decided
@@ -59,19 +60,10 @@ class Ingestor:
     def record(self, *, source: str, dedup_key: str, event_type: str, payload: dict,
                signal: TicketSignal | None, ignore_reason: str = "") -> IngestResult:
         """The request path: one INSERT (deduplicated), no decision; the worker decides it."""
-        values = dict(source=source, dedup_key=dedup_key, event_type=event_type, payload=payload, detail=ignore_reason,
-                      ticket_id=signal.ticket_id if signal else None, signal=signal.to_json() if signal else None)
-        for attempt in (1, 2):
-            try:
-                with self.record_engine.begin() as connection:
-                    inbox_id = inbox.record(connection, now=self.now(), **values)
-                break
-            except DBAPIError as exc:
-                # The record engine does not ping before each INSERT: a connection the server dropped (a restart,
-                # an idle timeout) fails once, is discarded, and the INSERT runs again on a new one.
-                if attempt == 2 or not exc.connection_invalidated:
-                    raise
-                log.warning("recording a %s event: the database connection was lost; trying again", source)
+        inbox_id = self.recorder.record(inbox.row_values(
+            source=source, dedup_key=dedup_key, event_type=event_type, payload=payload, detail=ignore_reason,
+            ticket_id=signal.ticket_id if signal else None, signal=signal.to_json() if signal else None,
+            now=self.now()))
         if inbox_id is None:
             return IngestResult("duplicate", "already received; not applied again")
         if signal is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import bindparam, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -22,17 +22,30 @@ NOTIFY_CHANNEL = "escalator_inbox"
 MAX_ATTEMPTS = 5  # a row whose decision keeps failing is marked failed (payload kept) instead of retried forever
 
 
-# Built once: the statement is the same every time, only its parameters change (each webhook saves the build).
-_COLUMNS = ("source", "dedup_key", "event_type", "ticket_id", "received_at", "payload", "outcome", "detail", "signal",
-            "decide_after", "attempts", "decided_at")
-_INSERTS = {postgres: (postgresql_insert if postgres else sqlite_insert)(INBOX)
-            .values({name: bindparam(name, type_=INBOX.c[name].type) for name in _COLUMNS})
-            .on_conflict_do_nothing(index_elements=["source", "dedup_key"]).returning(INBOX.c.id)
-            for postgres in (False, True)}
-# PostgreSQL: the INSERT and the NOTIFY that wakes the workers (sent at commit) in one round trip; a duplicate
-# returns no row, so it wakes nobody.
-_RECORDED = _INSERTS[True].cte("recorded")
-_INSERT_AND_NOTIFY = select(_RECORDED.c.id, func.pg_notify(NOTIFY_CHANNEL, "")).select_from(_RECORDED)
+INSERT_COLUMNS = ("source", "dedup_key", "event_type", "ticket_id", "received_at", "payload", "outcome", "detail",
+                  "signal", "decide_after", "attempts", "decided_at")
+
+
+def insert_statement(postgres: bool, notify: bool):
+    """The webhooks' INSERT … ON CONFLICT DO NOTHING RETURNING id (no row: a duplicate); run by recorder.Recorder.
+    With `notify` (PostgreSQL), the INSERT and the NOTIFY that wakes the workers (sent at commit) are one round
+    trip, and a duplicate, which returns no row, wakes nobody."""
+    insert = ((postgresql_insert if postgres else sqlite_insert)(INBOX)
+              .values({name: bindparam(name, type_=INBOX.c[name].type) for name in INSERT_COLUMNS})
+              .on_conflict_do_nothing(index_elements=["source", "dedup_key"]).returning(INBOX.c.id))
+    if not notify:
+        return insert
+    recorded = insert.cte("recorded")
+    channel, payload = literal_column(f"'{NOTIFY_CHANNEL}'"), literal_column("''")  # constants, not parameters
+    return select(recorded.c.id, func.pg_notify(channel, payload)).select_from(recorded)
+
+
+def row_values(*, source: str, dedup_key: str, event_type: str, ticket_id: int | None, payload: dict,
+               signal: dict | None, now: dt.datetime, detail: str = "") -> dict:
+    """A new inbox row: with a signal it is queued for the worker, without one it is recorded as ignored."""
+    return dict(source=source, dedup_key=dedup_key, event_type=event_type, ticket_id=ticket_id, received_at=now,
+                payload=payload, outcome="ignored" if signal is None else "queued", detail=detail, signal=signal,
+                decide_after=None if signal is None else now, attempts=0, decided_at=None)
 
 
 @dataclass(frozen=True)
@@ -45,46 +58,6 @@ class Queued:
     source: str = ""
     dedup_key: str = ""
     event_type: str = ""
-
-
-class _Compiled:
-    """A statement compiled once for a dialect, run as the driver's SQL with the columns' own bind processing:
-    the webhook's one INSERT skips building a cache key and an execution of the Core statement each time (a
-    fifth of the request's CPU when measured)."""
-
-    def __init__(self, statement, dialect) -> None:
-        self.compiled = statement.compile(dialect=dialect)
-        self.sql = str(self.compiled)
-        processors = {name: INBOX.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in _COLUMNS}
-        self.processors = [(name, processor) for name, processor in processors.items() if processor is not None]
-
-    def run(self, connection: Connection, values: dict):
-        params = self.compiled.construct_params(values)
-        for name, processor in self.processors:
-            params[name] = processor(params[name])
-        if self.compiled.positiontup is not None:
-            params = tuple(params[name] for name in self.compiled.positiontup)
-        return connection.exec_driver_sql(self.sql, params)
-
-
-_COMPILED: dict[tuple, _Compiled] = {}
-
-
-def record(connection: Connection, *, source: str, dedup_key: str, event_type: str, ticket_id: int | None,
-           payload: dict, signal: dict | None, now: dt.datetime, detail: str = "") -> int | None:
-    """One INSERT … ON CONFLICT DO NOTHING RETURNING id (None: a duplicate). A signal queues it for the worker;
-    on PostgreSQL a NOTIFY (sent at commit) wakes the listening workers."""
-    dialect = connection.dialect
-    postgres = dialect.name == "postgresql"
-    values = dict(source=source, dedup_key=dedup_key, event_type=event_type, ticket_id=ticket_id, received_at=now,
-                  payload=payload, outcome="ignored" if signal is None else "queued", detail=detail, signal=signal,
-                  decide_after=None if signal is None else now, attempts=0, decided_at=None)
-    notify = postgres and signal is not None
-    key = (dialect.name, dialect.driver, notify)
-    if key not in _COMPILED:
-        _COMPILED[key] = _Compiled(_INSERT_AND_NOTIFY if notify else _INSERTS[postgres], dialect)
-    row = _COMPILED[key].run(connection, values).first()
-    return row[0] if row is not None else None
 
 
 def claim(session: Session, now: dt.datetime, limit: int) -> list[Queued]:

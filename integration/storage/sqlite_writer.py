@@ -14,6 +14,7 @@ import random
 import sqlite3
 import threading
 import time
+import weakref
 
 import sqlalchemy.exc
 from sqlalchemy import Engine, event
@@ -51,12 +52,28 @@ class WriterLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         self._thread_lock.release()
 
+    def __enter__(self) -> "WriterLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.release()
+
     def _file(self) -> int:
         # One descriptor per process: a descriptor inherited across fork would share its lock with the parent.
         if self._fd is None or self._fd_pid != os.getpid():
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
             self._fd_pid = os.getpid()
         return self._fd
+
+
+_LOCKS: "weakref.WeakKeyDictionary[Engine, WriterLock]" = weakref.WeakKeyDictionary()
+
+
+def writer_lock_of(engine: Engine) -> WriterLock | None:
+    """The writer queue of a SQLite engine (serialize_writers), for writes on a driver connection; None for
+    other engines."""
+    return _LOCKS.get(engine)
 
 
 def lock_path_for(database_path: str) -> str | None:
@@ -66,7 +83,7 @@ def lock_path_for(database_path: str) -> str | None:
 
 
 def serialize_writers(engine: Engine, database_path: str) -> None:
-    lock = WriterLock(lock_path_for(database_path))
+    lock = _LOCKS[engine] = WriterLock(lock_path_for(database_path))
 
     def begin(connection) -> None:
         lock.acquire()

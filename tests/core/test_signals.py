@@ -32,7 +32,18 @@ def test_a_signal_round_trips_through_json(at, created, tags, comments, status, 
     assert TicketSignal.from_json(stored) == signal
 
 
-def test_an_old_row_without_a_newer_field_still_reads():
-    stored = TicketSignal(ticket_id=7, kind="created", at=None).to_json()
-    del stored["actor_team"]
-    assert TicketSignal.from_json(stored) == TicketSignal(ticket_id=7, kind="created", at=None)
+def test_fields_left_at_their_default_are_not_stored():
+    signal = TicketSignal(ticket_id=7, kind="status", at=None, status="open", zendesk_priority="")
+    stored = signal.to_json()
+    assert stored == {"ticket_id": 7, "kind": "status", "at": None, "status": "open", "zendesk_priority": ""}
+    assert TicketSignal.from_json(stored) == signal
+
+
+def test_an_old_row_with_every_field_or_without_a_newer_one_still_reads():
+    # Rows queued before defaults were left out hold every field; rows older still lack the newer fields.
+    every_field = {"ticket_id": 7, "kind": "created", "at": None, "created_at": None, "status": None,
+                   "comments": [], "tags": None, "executive": False, "untrusted": [], "timeline": None,
+                   "transition": None, "authoritative": False, "source_key": "", "actor_team": None}
+    assert TicketSignal.from_json(every_field) == TicketSignal(ticket_id=7, kind="created", at=None)
+    del every_field["actor_team"]
+    assert TicketSignal.from_json(every_field) == TicketSignal(ticket_id=7, kind="created", at=None)

@@ -1,0 +1,87 @@
+"""The webhooks' one write: the inbox INSERT, on a pooled driver connection.
+
+The statement is SQLAlchemy Core (inbox.INSERTS), compiled once per dialect and run with the columns' own bind
+processing on the driver's cursor. Going through a SQLAlchemy Connection instead cost about 0.14 ms of CPU a
+webhook in-process and 0.3 ms under gunicorn: as much again as the round trip itself.
+
+PostgreSQL: an autocommit pool without a ping; the INSERT and its NOTIFY are one round trip. A connection the
+server dropped fails once, is discarded, and the INSERT runs again on a new one.
+SQLite: the engine's own pool and its writer queue (sqlite_writer), then BEGIN IMMEDIATE, INSERT, COMMIT.
+"""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+
+from integration.storage.inbox import INBOX, INSERT_COLUMNS, insert_statement
+from integration.storage.sqlite_writer import begin_immediate, writer_lock_of
+
+log = logging.getLogger("escalator.ingest")
+
+
+class Recorder:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        dialect = engine.dialect
+        self.postgres = dialect.name == "postgresql"
+        self.writer_lock = writer_lock_of(engine)
+        processors = {name: INBOX.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+                      for name in INSERT_COLUMNS}
+        self.processors = [(name, processor) for name, processor in processors.items() if processor is not None]
+        # (notify) → (SQL text, its parameter order or None for named parameters)
+        self.statements = {}
+        for notify in (False, True):
+            compiled = insert_statement(self.postgres, notify).compile(dialect=dialect)
+            self.statements[notify] = (str(compiled), compiled.positiontup)
+
+    def record(self, values: dict) -> int | None:
+        """One INSERT … ON CONFLICT DO NOTHING RETURNING id: the new row's id, or None for a duplicate. On
+        PostgreSQL a queued row (one with a signal) also NOTIFYs the listening workers."""
+        sql, order = self.statements[self.postgres and values["signal"] is not None]
+        params = dict(values)
+        for name, processor in self.processors:
+            params[name] = processor(params[name])
+        if order is not None:
+            params = tuple(params[name] for name in order)
+        for attempt in (1, 2):
+            try:
+                return self._execute(sql, params)
+            except DBAPIError as exc:
+                if attempt == 2 or not exc.connection_invalidated:
+                    raise
+                log.warning("recording an event: the database connection was lost; trying again")
+        raise AssertionError("unreachable")
+
+    def _execute(self, sql: str, params) -> int | None:
+        pooled = self.engine.raw_connection()
+        try:
+            if self.writer_lock is None:
+                row = self._run(pooled, sql, params)
+            else:
+                with self.writer_lock:
+                    begin_immediate(pooled.driver_connection)
+                    try:
+                        row = self._run(pooled, sql, params)
+                        pooled.driver_connection.commit()
+                    except BaseException:
+                        pooled.driver_connection.rollback()
+                        raise
+        finally:
+            pooled.close()  # back to the pool
+        return row[0] if row is not None else None
+
+    def _run(self, pooled, sql: str, params):
+        cursor = pooled.cursor()
+        try:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+        except self.engine.dialect.loaded_dbapi.Error as exc:
+            lost = self.engine.dialect.is_disconnect(exc, pooled, cursor)
+            if lost:
+                pooled.invalidate(exc)
+            raise DBAPIError.instance(sql, params, exc, self.engine.dialect.loaded_dbapi.Error,
+                                      connection_invalidated=lost, dialect=self.engine.dialect) from exc
+        finally:
+            cursor.close()
