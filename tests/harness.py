@@ -155,3 +155,16 @@ def wait_for(predicate, timeout: float = 20.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+class Recording:
+    """A deliverer that records what it was handed, and delivers it."""
+
+    def __init__(self) -> None:
+        self.delivered: list[str] = []
+
+    def deliver(self, action):
+        from integration.storage import outbox
+
+        self.delivered.append(action.idempotency_key)
+        return outbox.Delivered()

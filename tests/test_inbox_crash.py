@@ -5,6 +5,7 @@ import os
 import signal
 import sqlite3
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
@@ -62,6 +63,15 @@ class TicketHeld:
             self.engine.dispose()
 
 
+def thread_niceness(pid: int) -> set[int]:
+    """The nice value of each of a process's threads (field 19 of /proc/<pid>/task/<tid>/stat)."""
+    values = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        stat = (task / "stat").read_text()
+        values.add(int(stat[stat.rfind(")") + 2:].split()[16]))
+    return values
+
+
 @pytest.mark.slow  # subprocesses and a SIGKILL; tests/test_inbox_queue.py covers the rules in-process
 def test_sigkill_between_claim_and_decision_then_restart_decides_once(database, tmp_path, fake_zendesk):
     mappings = mappings_for_tests(tmp_path)
@@ -72,8 +82,9 @@ def test_sigkill_between_claim_and_decision_then_restart_decides_once(database, 
     assert stack.services.ingestor.ingest(source="worker", dedup_key="seed", event_type="snapshot", payload={},
                                           signal=seed).outcome == "applied"
     assert stack.post(fixture_body("ticket_status_changed")).json["outcome"] == "queued"
-    env = {**os.environ, **fake_zendesk.env, "DATABASE_URL": database, "MAPPINGS_DIR": str(mappings),
-           "ZENDESK_WEBHOOK_SECRET": "x", "INBOX_POLL_SECONDS": "0.1"}
+    env = {**{k: v for k, v in os.environ.items() if k != "WORKER_NICE"}, **fake_zendesk.env,
+           "DATABASE_URL": database, "MAPPINGS_DIR": str(mappings), "ZENDESK_WEBHOOK_SECRET": "x",
+           "INBOX_POLL_SECONDS": "0.1"}
     with TicketHeld(database) as held:
         first = start_worker(env)
         try:
@@ -87,6 +98,8 @@ def test_sigkill_between_claim_and_decision_then_restart_decides_once(database, 
     second = start_worker(env)
     try:
         assert wait_for(lambda: queued_row(stack).decided_at is not None), "the restarted worker did not decide it"
+        # WORKER_NICE (10 by default) lowered the priority before any thread started: every thread has it.
+        assert thread_niceness(second.pid) == {min(os.nice(0) + 10, 19)}
         time.sleep(1.0)  # a few more rounds: nothing is decided again
     finally:
         second.send_signal(signal.SIGTERM)

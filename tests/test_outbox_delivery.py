@@ -8,6 +8,7 @@ from integration.core.zendesk_update import merge_updates
 from integration.storage import outbox
 from integration.storage.models import OutboxAction, Ticket
 from integration.storage.repo import enqueue
+from tests.harness import Recording
 
 T0 = dt.datetime(2026, 3, 2, 14, 0, tzinfo=dt.timezone.utc)
 MINUTE = dt.timedelta(minutes=1)
@@ -172,17 +173,6 @@ def test_a_claim_that_does_not_drop_still_never_hands_out_an_action_past_its_ins
     with sessions.begin() as session:
         assert outbox.claim(session, T0 + 2 * MINUTE, 10) == []
     assert {r.idempotency_key: r.status for r in rows(sessions)}["warn-3"] == "dropped"
-
-
-class Recording:
-    """A deliverer that records what it was handed."""
-
-    def __init__(self) -> None:
-        self.delivered: list[str] = []
-
-    def deliver(self, action):
-        self.delivered.append(action.idempotency_key)
-        return outbox.Delivered()
 
 
 def test_a_delivery_round_claims_only_for_the_targets_with_something_due(sessions):

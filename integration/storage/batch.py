@@ -39,7 +39,10 @@ def save_decision(session: Session, decision: Decision, *, inbox_id: int | None,
                                      [(inbox_id, decision)])], now)
 
 
-def save_batch(session: Session, batch: list[TicketBatch], now: dt.datetime) -> None:
+def save_batch(session: Session, batch: list[TicketBatch], now: dt.datetime,
+               decided_at: dt.datetime | None = None) -> None:
+    """With `decided_at`, the batch's inbox events were queued: the same UPDATE that records their outcomes takes
+    them off the queue, at that instant."""
     tickets = [t for t in batch if any(d.state is not None for _, d in t.decided)]
     with session.no_autoflush:  # else each ticket not yet loaded would flush the rows before it, one by one
         for ticket in tickets:
@@ -64,8 +67,9 @@ def save_batch(session: Session, batch: list[TicketBatch], now: dt.datetime) -> 
     if audits:
         session.execute(insert(AUDIT), audits)
     if outcomes:
+        dequeued = {"decide_after": None, "decided_at": decided_at} if decided_at is not None else {}
         session.execute(update(INBOX).where(INBOX.c.id == bindparam("row_id"))
-                        .values(outcome=bindparam("outcome"), detail=bindparam("detail")), outcomes)
+                        .values(outcome=bindparam("outcome"), detail=bindparam("detail"), **dequeued), outcomes)
 
 
 def _consequences(session: Session, outbox: _Outbox, decision: Decision, ticket_id: int, now: dt.datetime,

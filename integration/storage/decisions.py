@@ -190,16 +190,17 @@ class Ingestor:
                     written.append(self._decide_events(session, rows.get(ticket_id), events, now))
                 else:
                     with session.begin_nested():
-                        save_batch(session, [self._decide_events(session, rows.get(ticket_id), events, now)], now)
+                        save_batch(session, [self._decide_events(session, rows.get(ticket_id), events, now)], now,
+                                   decided_at=self.now())
                         mirror_to_threads(session, events, now)
                 decided += [event.id for event in events]
             except Exception as exc:  # noqa: BLE001 - one ticket never holds up the others
                 log.exception("deciding the queued events %s of ticket %s failed", [q.id for q in events], ticket_id)
                 inbox.retry_later(session, events, now, f"{exc.__class__.__name__}: {exc}")
         if together:
-            save_batch(session, written, now)
+            # decided_at: when, not "as of" (the latency); the outcomes' UPDATE takes the events off the queue
+            save_batch(session, written, now, decided_at=self.now())
             mirror_to_threads(session, [q for q in claimed if q.id in set(decided)], now)
-        inbox.mark_decided(session, decided, self.now())  # when, not "as of": the latency
         return {"claimed": claimed, "waiting": waiting}
 
     def _in_batch(self, work: Callable[[Session, bool], None], what: str) -> None:

@@ -93,11 +93,6 @@ def held_back(session: Session, claimed: list[Queued]) -> set[int]:
     return {ticket for ticket, row_id in older if row_id not in mine and row_id < first[ticket]}
 
 
-def mark_decided(session: Session, ids: list[int], now: dt.datetime) -> None:
-    if ids:
-        session.execute(update(INBOX).where(INBOX.c.id.in_(ids)).values(decide_after=None, decided_at=now))
-
-
 def retry_later(session: Session, rows: list[Queued], now: dt.datetime, error: str) -> None:
     """Their ticket's decision failed: tried again after a backoff, and given up (kept, marked failed) after
     MAX_ATTEMPTS."""

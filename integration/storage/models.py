@@ -84,6 +84,10 @@ class InboxEvent(Base):
     __table_args__ = (UniqueConstraint("source", "dedup_key", name="uq_inbox_source_key"),
                       # The queue: undecided rows only, in the order the worker claims them (migration 0011).
                       Index("ix_inbox_queue", "id", postgresql_where=text("decide_after IS NOT NULL"),
+                            sqlite_where=text("decide_after IS NOT NULL")),
+                      # The queued events of given tickets: held_back, each round (migration 0012).
+                      Index("ix_inbox_queue_ticket", "ticket_id", "id",
+                            postgresql_where=text("decide_after IS NOT NULL"),
                             sqlite_where=text("decide_after IS NOT NULL")))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
