@@ -17,10 +17,13 @@ The real app answers "queued" (it only records); one `escalator worker` process 
 --sqlite-poll). Beside the request columns the report gives webhook → decision latency (the inbox's
 decided_at - received_at) and inbox lag (the oldest undecided event's age, sampled every 50 ms) under the
 full load, then in a phase paced at --rate req/s, then with an idle worker (--idle requests, one client,
-4 a second).
+4 a second). Each paced phase starts once the worker is idle again: nothing undecided and no delivery due
+(in dry-run a delivered read queues a decision in turn), so that it measures its own rate, not the backlog
+of the phase before.
 
-The targets are judged on the real app with its worker running beside it on the same cores. The same load
-is also sent with the worker stopped ("real, no worker"): the request path on its own, for comparison.
+The full load runs in --rounds rounds, each the bare app's share then the real app's (the worker left to go idle
+after each), so that both meet the same moments of a machine whose speed drifts. The targets are judged on the
+real app with its worker running beside it on the same cores. The same load is also sent with the worker stopped ("real, no worker"): the request path on its own, for comparison.
 
 Every request carries a unique event id and a fresh, valid signature. Exits 1 if any request is not
 answered 200, or if an outcome shows the mix did not exercise what it claims (e.g. a duplicate).
@@ -376,6 +379,38 @@ def load(server: Server, bodies: Bodies, requests_n: int, warmup: int, concurren
     return run
 
 
+def interleaved(bare: Server, real: Server, worker: "Worker", bodies: Bodies, args, inbox: "Inbox",
+                decisions: "Decisions") -> tuple[Run, Run, float]:
+    """The full load in --rounds rounds, each the bare app's share then the real app's, the worker left to go
+    idle after each: both apps meet the same moments of a machine whose speed drifts (seen: the bare endpoint's
+    CPU per request 0.56 and 0.74 ms a minute apart). Returns the bare and real runs merged, and the worker's
+    CPU seconds while it decided the real rounds' events."""
+    bare_runs, real_runs, worker_cpu = [], [], 0.0
+    shares = [args.requests // args.rounds + (1 if r < args.requests % args.rounds else 0) for r in range(args.rounds)]
+    for r, share in enumerate(shares):
+        warmup = args.warmup if r == 0 else 0
+        bare_runs.append(load(bare, bodies, share, warmup, args.concurrency))
+        before = tree_cpu_seconds(worker.process.pid) or 0.0
+        real_runs.append(load(real, bodies, share, warmup, args.concurrency, inbox, decisions))
+        worker_cpu += (tree_cpu_seconds(worker.process.pid) or 0.0) - before
+        inbox.settle()
+    return merged(bare_runs), merged(real_runs), worker_cpu
+
+
+def merged(runs: list[Run]) -> Run:
+    total = Run(wall=sum(r.wall for r in runs))
+    for run in runs:
+        total.latencies += run.latencies
+        for kind, values in run.by_kind.items():
+            total.by_kind.setdefault(kind, []).extend(values)
+        total.statuses.update(run.statuses)
+        total.outcomes.update(run.outcomes)
+        total.failures += run.failures
+    cpu = [r.server_cpu for r in runs]
+    total.server_cpu = None if None in cpu else sum(cpu)
+    return total
+
+
 def paced(server: Server, bodies: Bodies, requests_n: int, concurrency: int, rate: float, inbox: "Inbox",
           decisions: "Decisions") -> Run:
     run = Run()
@@ -454,7 +489,7 @@ class Inbox:
         started = time.perf_counter()
         while self.lag() > 0 and time.perf_counter() - started < timeout:
             time.sleep(0.01)
-        into.drain = time.perf_counter() - started
+        into.drain = max(into.drain, time.perf_counter() - started)  # the longest, over rounds
         with self.engine.connect() as connection:
             rows = connection.execute(text("SELECT event_type, outcome, received_at, decided_at FROM inbox_events "
                                            "WHERE id > :after AND source = 'zendesk'"), {"after": after_id}).all()
@@ -464,6 +499,22 @@ class Inbox:
                 received, decided = (v if not isinstance(v, str) else dt.datetime.fromisoformat(v)
                                      for v in (received, decided))
                 into.latencies.append((decided - received).total_seconds())
+
+
+    def settle(self, timeout: float = 120.0) -> float:
+        """Seconds until the worker is idle: nothing undecided, and no outbox action due and still pending (the
+        previous phase's deliveries, which in dry-run queue reads that are decided in turn)."""
+        from sqlalchemy import text
+
+        started = time.perf_counter()
+        while time.perf_counter() - started < timeout:
+            with self.engine.connect() as connection:
+                due = connection.execute(text("SELECT count(*) FROM outbox WHERE status = 'pending' AND "
+                                              "next_attempt_at <= :now"), {"now": dt.datetime.now(UTC)}).scalar_one()
+            if not due and self.lag() == 0:
+                break
+            time.sleep(0.05)
+        return time.perf_counter() - started
 
 
 @contextlib.contextmanager
@@ -532,24 +583,24 @@ def bench_backend(backend: str, args) -> tuple[Run, Run, Counter, dict]:
                 bodies = Bodies(known)
                 inbox = Inbox(url)
                 under_load, at_rate, idle = Decisions(), Decisions(), Decisions()
-                bare_run = load(bare, bodies, args.requests, args.warmup, args.concurrency)
-                worker_cpu = tree_cpu_seconds(worker.process.pid)
-                real_run = load(real, bodies, args.requests, args.warmup, args.concurrency, inbox, under_load)
-                worker_cpu = (tree_cpu_seconds(worker.process.pid) or 0) - (worker_cpu or 0)
+                bare_run, real_run, worker_cpu = interleaved(bare, real, worker, bodies, args, inbox, under_load)
                 # The request path on its own: the same load with the worker stopped (what it queues waits), then
                 # the worker started again and the queue drained before the paced phase.
                 worker.stop()
                 alone_run = load(real, bodies, args.requests, args.warmup, args.concurrency)
                 worker.start_worker(worker_env)
                 inbox.decided_since(inbox.last_id(), Decisions())
+                # Each paced phase starts from an idle worker: the earlier phases' work done, deliveries included.
+                settled = [inbox.settle()]
                 paced_run = paced(real, bodies, args.paced, args.concurrency, args.rate, inbox, at_rate)
+                settled.append(inbox.settle())
                 idle_run = paced(real, bodies, args.idle, 1, IDLE_RATE, inbox, idle)
                 inbox.engine.dispose()
                 if real_run.failures or bare_run.failures or paced_run.failures or worker.process.poll() is not None:
                     for server in servers:
                         print(f"--- {server.name} log, last lines ---\n{server.log_tail()}")
-                extra = {"alone": alone_run, "under_load": under_load, "at_rate": at_rate, "paced": paced_run, "worker_cpu": worker_cpu,
-                         "idle": idle, "idle_run": idle_run}
+                extra = {"settled": settled, "alone": alone_run, "under_load": under_load, "at_rate": at_rate,
+                         "paced": paced_run, "worker_cpu": worker_cpu, "idle": idle, "idle_run": idle_run}
                 return real_run, bare_run, count_rows(url), extra
             finally:
                 for server in servers:  # before the database is dropped
@@ -599,6 +650,8 @@ def report_decisions(backend: str, real: Run, extra: dict) -> list[str]:
     for seen in (extra["under_load"], extra["at_rate"], extra["idle"]):
         outcomes.update(seen.outcomes)
     print("  decisions: " + ", ".join(f"{t} {o} {n}" for (t, o), n in sorted(outcomes.items())))
+    print("  each paced phase started from an idle worker (nothing undecided, no delivery due): idle again "
+          + " and ".join(f"{seconds:.1f} s" for seconds in extra["settled"]) + " after the phase before")
     return problems
 
 
@@ -685,6 +738,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker, both apps (default 4)")
     parser.add_argument("--known", type=int, default=200, help="known tickets seeded before the run (default 200)")
     parser.add_argument("--warmup", type=int, help="unmeasured requests per app first (default 5%% of --requests)")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="the full load's rounds, bare then real in each (default 4)")
     parser.add_argument("--rate", type=float, default=100.0, help="the paced phase's request rate (default 100/s)")
     parser.add_argument("--paced", type=int, help="requests in the paced phase (default 1000; --quick 300)")
     parser.add_argument("--idle", type=int, default=40,
@@ -698,8 +753,8 @@ def main(argv: list[str] | None = None) -> int:
         args.paced = 300 if args.quick else 1000
     if args.warmup is None:
         args.warmup = max(args.concurrency * 2, args.requests // 20)
-    if args.requests < 1 or args.concurrency < 1 or args.known < 1:
-        parser.error("--requests, --concurrency and --known must be positive")
+    if args.requests < 1 or args.concurrency < 1 or args.known < 1 or not 1 <= args.rounds <= args.requests:
+        parser.error("--requests, --concurrency and --known must be positive; --rounds from 1 to --requests")
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     # A terminated benchmark still stops its gunicorns and drops its database (the finally blocks).
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
@@ -708,7 +763,7 @@ def main(argv: list[str] | None = None) -> int:
           f"load average before {load_average()}")
     print(f"gunicorn --workers {args.workers} --threads {args.threads} (gthread) for both apps; "
           f"{args.concurrency} keep-alive clients; {args.requests} measured requests per app after "
-          f"{args.warmup} warm-up; {args.known} known tickets seeded")
+          f"{args.warmup} warm-up, in {args.rounds} rounds (bare then real in each); {args.known} known tickets seeded")
     print("mix: 50% ticket.created for new tickets (answered queued, decided refresh), 25% ticket.status_changed "
           "and 25% ticket.comment_added on known tickets (answered queued, decided applied/unchanged)")
     problems: list[str] = []

@@ -30,9 +30,10 @@ class Config:
     zendesk_gather_seconds: float = 0.5
     # The worker decides queued webhooks when woken (NOTIFY, or in-process); this poll is the fallback.
     inbox_poll_seconds: float = 0.5
-    # `escalator worker` lowers its CPU priority by this much (os.nice; 0: not at all), so that on a machine it
-    # shares with the web processes a burst of webhooks is answered first and decided with the CPU left over.
-    worker_nice: int = 10
+    # The worker's delivery threads lower their CPU priority by this much (nice; 0: not at all; Linux, where
+    # it is kept per thread), so that on a machine shared with the web processes, answering webhooks and
+    # deciding them come before delivering.
+    delivery_nice: int = 10
     # Accept unsigned Zendesk/Slack webhooks when no secret is set. Development only; logged loudly.
     insecure_dev_webhooks: bool = False
 
@@ -47,7 +48,7 @@ class Config:
         for name in ("zendesk_gather_seconds", "inbox_poll_seconds"):
             if name in values:
                 values[name] = float(values[name])
-        for name in ("zendesk_account_rate_limit", "zendesk_ticket_update_rate_limit", "worker_nice"):
+        for name in ("zendesk_account_rate_limit", "zendesk_ticket_update_rate_limit", "delivery_nice"):
             if name in values:
                 values[name] = int(values[name])
         if "insecure_dev_webhooks" in values:
@@ -92,5 +93,5 @@ _ENV = {
     "zendesk_ticket_update_rate_limit": "ZENDESK_TICKET_UPDATE_RATE_LIMIT",
     "zendesk_gather_seconds": "ZENDESK_GATHER_SECONDS",
     "inbox_poll_seconds": "INBOX_POLL_SECONDS",
-    "worker_nice": "WORKER_NICE",
+    "delivery_nice": "DELIVERY_NICE",
 }

@@ -54,7 +54,7 @@ def build_worker(services: Services, *, zenpy: Zenpy | None = None, slack: Slack
                            DailyCsatAlerts(services.sessions, lambda: services.mappings.current, ingestor.context,
                                            services.now)),
                   inbox=partial(ingestor.decide_queued, inbox_batch(config)), wake=ingestor.wake,
-                  poll=config.inbox_poll_seconds,
+                  poll=config.inbox_poll_seconds, delivery_nice=config.delivery_nice,
                   listen=partial(listen_for_queued, config.database_url) if listens(config.database_url) else None)
 
 

@@ -82,7 +82,7 @@ def test_sigkill_between_claim_and_decision_then_restart_decides_once(database, 
     assert stack.services.ingestor.ingest(source="worker", dedup_key="seed", event_type="snapshot", payload={},
                                           signal=seed).outcome == "applied"
     assert stack.post(fixture_body("ticket_status_changed")).json["outcome"] == "queued"
-    env = {**{k: v for k, v in os.environ.items() if k != "WORKER_NICE"}, **fake_zendesk.env,
+    env = {**{k: v for k, v in os.environ.items() if k != "DELIVERY_NICE"}, **fake_zendesk.env,
            "DATABASE_URL": database, "MAPPINGS_DIR": str(mappings), "ZENDESK_WEBHOOK_SECRET": "x",
            "INBOX_POLL_SECONDS": "0.1"}
     with TicketHeld(database) as held:
@@ -98,8 +98,8 @@ def test_sigkill_between_claim_and_decision_then_restart_decides_once(database, 
     second = start_worker(env)
     try:
         assert wait_for(lambda: queued_row(stack).decided_at is not None), "the restarted worker did not decide it"
-        # WORKER_NICE (10 by default) lowered the priority before any thread started: every thread has it.
-        assert thread_niceness(second.pid) == {min(os.nice(0) + 10, 19)}
+        # DELIVERY_NICE (10 by default): the delivery loop's thread is lower, the deciding thread is not.
+        assert thread_niceness(second.pid) == {os.nice(0), min(os.nice(0) + 10, 19)}
         time.sleep(1.0)  # a few more rounds: nothing is decided again
     finally:
         second.send_signal(signal.SIGTERM)

@@ -1,13 +1,18 @@
 """Within a worker, a decision round goes first: deliveries wait at their next step while one runs (a decision
-sets what is delivered), but never longer than GIVE_WAY_SECONDS a step."""
+sets what is delivered), but never longer than GIVE_WAY_SECONDS a step; and the delivery threads run at a lower
+CPU priority than the deciding one."""
 import datetime as dt
+import os
+import sys
 import threading
 import time
+
+import pytest
 
 from integration import worker as worker_module
 from integration.core.state import Action
 from integration.storage.repo import enqueue
-from integration.worker import Worker
+from integration.worker import Worker, lower_thread_priority
 from tests.harness import Recording, wait_for
 
 T0 = dt.datetime(2026, 3, 2, 14, 0, tzinfo=dt.timezone.utc)
@@ -63,3 +68,24 @@ def test_a_long_decision_round_holds_deliveries_up_only_briefly(sessions, monkey
         decide_round.release.set()
         stop.set()
         thread.join(5)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="nice is per thread on Linux only; a no-op elsewhere")
+def test_lowering_the_delivery_threads_priority_leaves_the_deciding_thread_alone():
+    def niceness() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    before, seen = niceness(), {}
+
+    def delivery_loop():
+        lower_thread_priority(3)
+        seen["loop"] = niceness()
+        pool_thread = threading.Thread(target=lambda: seen.__setitem__("started after", niceness()))
+        pool_thread.start()
+        pool_thread.join()
+
+    thread = threading.Thread(target=delivery_loop)
+    thread.start()
+    thread.join()
+    assert seen == {"loop": min(before + 3, 19), "started after": min(before + 3, 19)}
+    assert niceness() == before  # the thread that started the loop (the deciding thread's peer) is untouched

@@ -1,8 +1,6 @@
 """Operations commands: `db upgrade`, `worker`, `outbox`."""
 from __future__ import annotations
 
-import logging
-import os
 import signal
 import threading
 
@@ -37,21 +35,10 @@ def worker() -> None:
     configure_logging()
     config = Config.from_env()
     log_mode(config)
-    lower_priority(config.worker_nice)
     stop = threading.Event()
     for name in (signal.SIGTERM, signal.SIGINT):
         signal.signal(name, lambda *_: stop.set())
     build_worker(build_services(config)).run_forever(stop)
-
-
-def lower_priority(increment: int) -> None:
-    """Before any thread starts (threads inherit it): the web processes' webhooks go first when both want the
-    CPU. Measured on 2 shared cores under bench/webhooks.py's full load (PostgreSQL, two runs each), nice 10
-    against 0: 11-22 % more webhooks answered a second, ack p95 20 % lower; the burst's last decision came
-    0-20 % later."""
-    if increment > 0 and hasattr(os, "nice"):
-        niceness = os.nice(increment)
-        logging.getLogger("escalator.worker").info("worker CPU priority lowered: nice %d", niceness)
 
 
 @click.group(invoke_without_command=True)
