@@ -23,7 +23,8 @@ of the phase before.
 
 The full load runs in --rounds rounds, each the bare app's share then the real app's (the worker left to go idle
 after each), so that both meet the same moments of a machine whose speed drifts. The targets are judged on the
-real app with its worker running beside it on the same cores. The same load is also sent with the worker stopped ("real, no worker"): the request path on its own, for comparison.
+real app with its worker running beside it on the same cores. The same load is also sent with the worker stopped
+("real, no worker"): the request path on its own, for comparison.
 
 Every request carries a unique event id and a fresh, valid signature. Exits 1 if any request is not
 answered 200, or if an outcome shows the mix did not exercise what it claims (e.g. a duplicate).
@@ -691,6 +692,7 @@ def report(backend: str, real: Run, bare: Run, alone: Run) -> list[str]:
 
 # The targets on this 2-core machine, each judged within one run against the bare endpoint.
 ACK_P95_MS, THROUGHPUT_RATIO, CPU_RATIO, DECIDE_P95_MS = 20.0, 0.5, 2.0, 100.0
+BARE_OVER = ", itself over the target"  # 8 closed-loop clients on 2 shared cores: p95 is queueing, bare or not
 
 
 def report_targets(backend: str, real: Run, bare: Run, extra: dict) -> list[str]:
@@ -699,7 +701,8 @@ def report_targets(backend: str, real: Run, bare: Run, extra: dict) -> list[str]
     at_rate, alone = extra["at_rate"], extra["alone"]
     rows = [("ack p95 under full load", real.percentile(95), f"<= {ACK_P95_MS:.0f} ms",
              real.percentile(95) <= ACK_P95_MS,
-             f"(bare: {bare.percentile(95):.1f} ms; no worker: {alone.percentile(95):.1f} ms)"),
+             f"(bare: {bare.percentile(95):.1f} ms{BARE_OVER if bare.percentile(95) > ACK_P95_MS else ''}; "
+             f"no worker: {alone.percentile(95):.1f} ms)"),
             ("throughput, real / bare", real.throughput / bare.throughput, f">= {THROUGHPUT_RATIO}",
              real.throughput >= THROUGHPUT_RATIO * bare.throughput,
              f"({real.throughput:.0f} / {bare.throughput:.0f} req/s; no worker: {alone.throughput:.0f})")]

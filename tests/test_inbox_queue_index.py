@@ -82,3 +82,13 @@ def test_migration_0012_goes_down_and_up_again(database):
     assert "ix_inbox_queue_ticket" not in indexes() and "ix_inbox_queue" in indexes()
     upgrade(database)
     assert "ix_inbox_queue_ticket" in indexes()
+
+
+def test_a_ticket_whose_events_two_claims_split_waits_in_both(sessions):
+    # Two workers claiming at once: one took events 1 and 3 of ticket 1, the other (or a retry's wait) has 2.
+    fill(sessions, decided=0, undecided=6, tickets=2, analyze=False)  # ticket 1: ids 1, 3, 5; ticket 2: 2, 4, 6
+    with sessions.begin() as session:
+        queued = {row.id: row for row in inbox.claim(session, T0, 200)}
+        assert inbox.held_back(session, [queued[1], queued[5]]) == {1}  # 3 is outside, between them
+        assert inbox.held_back(session, [queued[3]]) == {1}  # 1 is outside, before it
+        assert inbox.held_back(session, [queued[1], queued[2]]) == set()  # nothing older outside either claim

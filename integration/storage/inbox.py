@@ -80,17 +80,18 @@ def payloads(session: Session, ids: list[int]) -> dict[int, dict]:
 
 
 def held_back(session: Session, claimed: list[Queued]) -> set[int]:
-    """Tickets with an older queued event outside this claim (another worker holds it, or it waits to be
-    retried): their events wait, so that every ticket's events are decided in the order they came."""
-    first: dict[int, int] = {}
+    """Tickets with a queued event outside this claim that is older than one of theirs in it (another worker
+    holds it, or it waits to be retried): all their events wait, so that every ticket's events are decided in
+    the order they came. Two workers claiming at once can split a ticket's events (A and C here, B there)."""
+    last: dict[int, int] = {}
     for row in claimed:
-        first.setdefault(row.ticket_id, row.id)
-    if not first:
+        last[row.ticket_id] = row.id  # the claim is in id order
+    if not last:
         return set()
     mine = {row.id for row in claimed}
     older = session.execute(select(INBOX.c.ticket_id, INBOX.c.id).where(
-        INBOX.c.decide_after.is_not(None), INBOX.c.ticket_id.in_(list(first)), INBOX.c.id < max(first.values()))).all()
-    return {ticket for ticket, row_id in older if row_id not in mine and row_id < first[ticket]}
+        INBOX.c.decide_after.is_not(None), INBOX.c.ticket_id.in_(list(last)), INBOX.c.id < max(last.values()))).all()
+    return {ticket for ticket, row_id in older if row_id not in mine and row_id < last[ticket]}
 
 
 def retry_later(session: Session, rows: list[Queued], now: dt.datetime, error: str) -> None:
