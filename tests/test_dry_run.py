@@ -55,3 +55,38 @@ def test_failed_actions_can_be_retried_from_the_cli(database, tmp_path, monkeypa
     twice = CliRunner().invoke(cli, ["outbox", "retry", "1"])
     assert twice.exit_code == 1 and "is not a failed action" in twice.output
     services.engine.dispose()
+
+
+def test_a_batch_of_reads_finds_the_webhooks_that_asked_in_one_query(database, tmp_path):
+    from sqlalchemy import event
+
+    from integration.core.zendesk_update import fetch_action
+    from integration.storage.models import InboxEvent
+    from integration.storage.outbox import Claimed
+    from integration.zendesk.dry_run import DryRunZendesk
+    from integration.zendesk.payloads import parse_payload
+    from tests.harness import fixture_body
+
+    services = build_services(Config(database_url=database, mappings_dir=str(mappings_for_tests(tmp_path))),
+                              Clock(NOW))
+    reads = []
+    for n, ticket_id in enumerate((501, 502, 503)):
+        document = fixture_body("ticket_created", id=f"event-{n}", subject=f"zen:ticket:{ticket_id}",
+                                detail__id=str(ticket_id))
+        parsed = parse_payload(document, raw=b"")
+        services.ingestor.record(source="zendesk", dedup_key=parsed.dedup_key, event_type=parsed.event_type,
+                                 payload=document, signal=parsed.signal)
+        action = fetch_action(ticket_id, parsed.dedup_key)
+        reads.append(Claimed(n + 1, ticket_id, "zendesk", action.kind, action.payload, action.idempotency_key, 1))
+    lookups = []
+    event.listen(services.engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, *rest: lookups.append(statement)
+                 if "FROM inbox_events" in statement and "inbox_events.dedup_key" in statement.split("WHERE")[-1]
+                 else None)
+    outcomes = DryRunZendesk(services.sessions, services.ingestor).deliver_batch(reads)
+    assert len(lookups) == 1  # one query for the three reads (it was a session and a query each)
+    assert all("stood in for the read (queued)" in outcomes[read.id].detail for read in reads), outcomes
+    with services.sessions() as session:
+        stand_ins = session.scalars(select(InboxEvent.dedup_key).where(InboxEvent.source == "worker")).all()
+    assert sorted(stand_ins) == sorted(f"dry-run-read:{read.idempotency_key}" for read in reads)
+    services.engine.dispose()

@@ -24,8 +24,10 @@ def received_for_ticket(session: Session, source: str, ticket_id: int) -> list[R
     return [Received(key, event_type, payload) for key, event_type, payload in rows]
 
 
-def received_by_key(session: Session, source: str, dedup_key: str) -> Received | None:
-    """The one body `source` sent under this key (the inbox keeps each key once)."""
-    row = session.execute(select(InboxEvent.dedup_key, InboxEvent.event_type, InboxEvent.payload)
-                          .where(InboxEvent.source == source, InboxEvent.dedup_key == dedup_key)).first()
-    return Received(*row) if row else None
+def received_by_keys(session: Session, source: str, dedup_keys: set[str]) -> dict[str, Received]:
+    """The bodies `source` sent under these keys (the inbox keeps each key once), by key; one query."""
+    if not dedup_keys:
+        return {}
+    rows = session.execute(select(InboxEvent.dedup_key, InboxEvent.event_type, InboxEvent.payload)
+                           .where(InboxEvent.source == source, InboxEvent.dedup_key.in_(dedup_keys))).all()
+    return {key: Received(key, event_type, payload) for key, event_type, payload in rows}

@@ -14,7 +14,7 @@ from dataclasses import replace
 from sqlalchemy.orm import Session, sessionmaker
 
 from integration.core.zendesk_update import fetch_action
-from integration.storage.inbox_lookup import Received, received_by_key, received_for_ticket
+from integration.storage.inbox_lookup import Received, received_by_keys, received_for_ticket
 from integration.storage.outbox import Claimed, DryRun
 from integration.zendesk.payloads import EVENT_PREFIX, PayloadError, parse_payload
 
@@ -27,14 +27,18 @@ class DryRunZendesk:
         self.sessions, self.ingestor = sessions, ingestor
 
     def deliver_batch(self, actions: list[Claimed]) -> dict[int, DryRun]:
-        """A round's actions as one group: their outcomes recorded in one transaction, not one each."""
-        return {action.id: self.deliver(action) for action in actions}
+        """A round's actions as one group: the webhooks that asked for its reads looked up in one query, and
+        the outcomes recorded in one transaction, not one each."""
+        asked = self._webhooks_that_asked([a for a in actions if a.kind == "fetch_ticket"])
+        return {action.id: self._deliver(action, asked.get(action.id)) for action in actions}
 
     def deliver(self, action: Claimed) -> DryRun:
+        return self.deliver_batch([action])[action.id]
+
+    def _deliver(self, action: Claimed, asked_by: Received | None) -> DryRun:
         if action.kind != "fetch_ticket":
             return DryRun(NOT_SENT)
         ticket_id = action.payload["ticket_id"]
-        asked_by = self._webhook_that_asked(ticket_id, action.idempotency_key, action.payload.get("asked_by"))
         if asked_by is None or not asked_by.document.get("type", "").startswith(EVENT_PREFIX):
             return DryRun("Zendesk credentials not set: the ticket was not read (its webhook carries no API values)")
         try:
@@ -52,10 +56,22 @@ class DryRunZendesk:
         return DryRun(f"Zendesk credentials not set: not read; webhook {asked_by.dedup_key} stood in "
                       f"for the read ({result.outcome})")
 
-    def _webhook_that_asked(self, ticket_id: int, idempotency_key: str, asked_by: str | None) -> Received | None:
+    def _webhooks_that_asked(self, reads: list[Claimed]) -> dict[int, Received]:
+        """action id → the webhook that asked for the read: one query for the reads that name it, a lookup by
+        ticket for the others (queued before reads named the webhook that asked)."""
+        if not reads:
+            return {}
+        named = {a.id: a.payload["asked_by"] for a in reads if a.payload.get("asked_by") is not None}
+        found: dict[int, Received] = {}
         with self.sessions() as session:
-            if asked_by is not None:  # the read names the webhook that asked for it
-                return received_by_key(session, "zendesk", asked_by)
-            bodies = received_for_ticket(session, "zendesk", ticket_id)  # a read queued before it did
-        return next((r for r in bodies if fetch_action(ticket_id, r.dedup_key).idempotency_key == idempotency_key),
-                    None)
+            by_key = received_by_keys(session, "zendesk", set(named.values()))
+            found.update({action_id: by_key[key] for action_id, key in named.items() if key in by_key})
+            for action in (a for a in reads if a.id not in named):
+                ticket_id = action.payload["ticket_id"]
+                bodies = received_for_ticket(session, "zendesk", ticket_id)
+                match = next((r for r in bodies
+                              if fetch_action(ticket_id, r.dedup_key).idempotency_key == action.idempotency_key),
+                             None)
+                if match is not None:
+                    found[action.id] = match
+        return found
