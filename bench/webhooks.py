@@ -501,7 +501,6 @@ class Inbox:
                                      for v in (received, decided))
                 into.latencies.append((decided - received).total_seconds())
 
-
     def settle(self, timeout: float = 120.0) -> float:
         """Seconds until the worker is idle: nothing undecided, and no outbox action due and still pending (the
         previous phase's deliveries, which in dry-run queue reads that are decided in turn)."""
@@ -586,12 +585,11 @@ def bench_backend(backend: str, args) -> tuple[Run, Run, Counter, dict]:
                 under_load, at_rate, idle = Decisions(), Decisions(), Decisions()
                 bare_run, real_run, worker_cpu = interleaved(bare, real, worker, bodies, args, inbox, under_load)
                 # The request path on its own: the same load with the worker stopped (what it queues waits), then
-                # the worker started again and the queue drained before the paced phase.
+                # the worker started again. Each paced phase starts from an idle worker: the earlier phases' work
+                # done, the queue drained and the deliveries made.
                 worker.stop()
                 alone_run = load(real, bodies, args.requests, args.warmup, args.concurrency)
                 worker.start_worker(worker_env)
-                inbox.decided_since(inbox.last_id(), Decisions())
-                # Each paced phase starts from an idle worker: the earlier phases' work done, deliveries included.
                 settled = [inbox.settle()]
                 paced_run = paced(real, bodies, args.paced, args.concurrency, args.rate, inbox, at_rate)
                 settled.append(inbox.settle())
