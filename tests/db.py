@@ -45,23 +45,30 @@ def postgres_database() -> Iterator[str]:
         admin.dispose()
 
 
-def plan_of(session, run, marker: str) -> tuple[object, str]:
-    """Run `run()` in `session`, then the database's plan (EXPLAIN on PostgreSQL, EXPLAIN QUERY PLAN on SQLite)
-    of the first statement it sent that holds `marker`: (run's result, the plan as text)."""
+@contextmanager
+def statements_sent(engine) -> Iterator[list[tuple[str, object]]]:
+    """Every (statement, parameters) the engine sends to the database while the block runs, in order."""
     from sqlalchemy import event
 
-    statements: list[tuple] = []
-    engine = session.get_bind()
+    sent: list[tuple[str, object]] = []
 
     def keep(conn, cursor, statement, parameters, context, executemany):
-        statements.append((statement, parameters))
+        sent.append((statement, parameters))
 
     event.listen(engine, "before_cursor_execute", keep)
     try:
-        result = run()
+        yield sent
     finally:
         event.remove(engine, "before_cursor_execute", keep)
-    statement, parameters = next(s for s in statements if marker in s[0])
+
+
+def plan_of(session, run, marker: str) -> tuple[object, str]:
+    """Run `run()` in `session`, then the database's plan (EXPLAIN on PostgreSQL, EXPLAIN QUERY PLAN on SQLite)
+    of the first statement it sent that holds `marker`: (run's result, the plan as text)."""
+    engine = session.get_bind()
+    with statements_sent(engine) as sent:
+        result = run()
+    statement, parameters = next(s for s in sent if marker in s[0])
     cursor = session.connection().connection.driver_connection.cursor()
     explain = "EXPLAIN " if engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
     cursor.execute(explain + statement, parameters)

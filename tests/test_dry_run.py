@@ -58,13 +58,12 @@ def test_failed_actions_can_be_retried_from_the_cli(database, tmp_path, monkeypa
 
 
 def test_a_batch_of_reads_finds_the_webhooks_that_asked_in_one_query(database, tmp_path):
-    from sqlalchemy import event
-
     from integration.core.zendesk_update import fetch_action
     from integration.storage.models import InboxEvent
     from integration.storage.outbox import Claimed
     from integration.zendesk.dry_run import DryRunZendesk
     from integration.zendesk.payloads import parse_payload
+    from tests.db import statements_sent
     from tests.harness import fixture_body
 
     services = build_services(Config(database_url=database, mappings_dir=str(mappings_for_tests(tmp_path))),
@@ -78,12 +77,10 @@ def test_a_batch_of_reads_finds_the_webhooks_that_asked_in_one_query(database, t
                                  payload=document, signal=parsed.signal)
         action = fetch_action(ticket_id, parsed.dedup_key)
         reads.append(Claimed(n + 1, ticket_id, "zendesk", action.kind, action.payload, action.idempotency_key, 1))
-    lookups = []
-    event.listen(services.engine, "before_cursor_execute",
-                 lambda conn, cursor, statement, *rest: lookups.append(statement)
-                 if "FROM inbox_events" in statement and "inbox_events.dedup_key" in statement.split("WHERE")[-1]
-                 else None)
-    outcomes = DryRunZendesk(services.sessions, services.ingestor).deliver_batch(reads)
+    with statements_sent(services.engine) as sent:
+        outcomes = DryRunZendesk(services.sessions, services.ingestor).deliver_batch(reads)
+    lookups = [statement for statement, _ in sent
+               if "FROM inbox_events" in statement and "inbox_events.dedup_key" in statement.split("WHERE")[-1]]
     assert len(lookups) == 1  # one query for the three reads (it was a session and a query each)
     assert all("stood in for the read (queued)" in outcomes[read.id].detail for read in reads), outcomes
     with services.sessions() as session:

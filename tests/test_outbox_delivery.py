@@ -8,6 +8,7 @@ from integration.core.zendesk_update import merge_updates
 from integration.storage import outbox
 from integration.storage.models import OutboxAction, Ticket
 from integration.storage.repo import enqueue
+from tests.db import statements_sent
 from tests.harness import Recording
 
 T0 = dt.datetime(2026, 3, 2, 14, 0, tzinfo=dt.timezone.utc)
@@ -176,23 +177,23 @@ def test_a_claim_that_does_not_drop_still_never_hands_out_an_action_past_its_ins
 
 
 def test_a_delivery_round_claims_only_for_the_targets_with_something_due(sessions):
-    from sqlalchemy import event
-
     from integration.worker import Worker
 
     targets = ("zendesk", "slack", "open", "slack-thread", "zendesk-thread")
     deliverers = {target: Recording() for target in targets}
     worker = Worker(sessions, deliverers, now=lambda: T0 + MINUTE)
-    claims: list[str] = []
-    event.listen(sessions.kw["bind"], "before_cursor_execute",
-                 lambda conn, cursor, statement, *rest: claims.append(statement)
-                 if "ORDER BY outbox.lane" in statement else None)
-    assert worker.run_once() == 0
-    assert claims == []  # nothing due: no target's claim ran (it was one claim per target a round)
+
+    def claims(sent) -> list[str]:
+        return [statement for statement, _ in sent if "ORDER BY outbox.lane" in statement]
+
+    with statements_sent(sessions.kw["bind"]) as sent:
+        assert worker.run_once() == 0
+    assert claims(sent) == []  # nothing due: no target's claim ran (it was one claim per target a round)
     put(sessions, Action("slack", "post_message", {"ticket_id": 7, "channel": "C1", "text": "hi"}, "post-7"))
-    assert worker.run_once() == 1
+    with statements_sent(sessions.kw["bind"]) as sent:
+        assert worker.run_once() == 1
     assert deliverers["slack"].delivered == ["post-7"]
-    assert len(claims) == 1  # the slack claim only
+    assert len(claims(sent)) == 1  # the slack claim only
 
 
 def test_a_claim_looks_up_each_tickets_older_actions_in_the_ticket_index(sessions):

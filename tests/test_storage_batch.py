@@ -1,11 +1,12 @@
 """Decisions of many tickets written together (integration.storage.batch), and the fall-back a ticket at a time."""
 import datetime as dt
 
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 
 from integration.config import Config
 from integration.services import build_services
 from integration.storage.models import AuditEntry, OutboxAction, Ticket, Timer
+from tests.db import statements_sent
 from tests.harness import Clock, mappings_for_tests
 from tests.storm import ingest_all
 
@@ -30,9 +31,8 @@ def levels(services):
 
 def test_a_batch_of_breaches_is_written_in_a_few_statements_not_ten_a_ticket(database, tmp_path):
     services = storm_of(database, tmp_path)
-    statements = []
-    event.listen(services.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
-    assert services.ingestor.fire_due_timers(limit=TICKETS) == TICKETS
+    with statements_sent(services.engine) as statements:
+        assert services.ingestor.fire_due_timers(limit=TICKETS) == TICKETS
     assert set(levels(services).values()) == {2}
     assert len(statements) <= 30, statements  # one ticket at a time it was ~10 a ticket: 400
     with services.sessions() as session:
