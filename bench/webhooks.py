@@ -16,8 +16,9 @@ The real app answers "queued" (it only records); one `escalator worker` process 
 (the Procfile's shape), woken by LISTEN/NOTIFY on PostgreSQL and by its poll on SQLite (INBOX_POLL_SECONDS,
 --sqlite-poll). Beside the request columns the report gives webhook → decision latency (the inbox's
 decided_at - received_at) and inbox lag (the oldest undecided event's age, sampled every 50 ms) under the
-full load, then in a phase paced at --rate req/s, then with an idle worker (--idle requests, one client,
-4 a second). Each paced phase starts once the worker is idle again: nothing undecided and no delivery due
+full load, then in a phase paced at --rate req/s, then in one paced at --steady req/s (a heavy load the whole
+app, worker included, keeps up with on this 2-core machine: acks as a sender at that rate sees them, without the
+closed loop's queueing), then with an idle worker (--idle requests, one client, 4 a second). Each paced phase starts once the worker is idle again: nothing undecided and no delivery due
 (in dry-run a delivered read queues a decision in turn), so that it measures its own rate, not the backlog
 of the phase before.
 
@@ -286,6 +287,7 @@ class Run:
     outcomes: Counter = field(default_factory=Counter)  # (kind, outcome)
     failures: list[str] = field(default_factory=list)
     server_cpu: float | None = None  # CPU seconds of the gunicorn master and workers, measured requests only
+    busy: Counter = field(default_factory=Counter)  # CPU seconds while the measured requests ran, by party
 
     @property
     def throughput(self) -> float:
@@ -362,7 +364,7 @@ def fire(base: str, bodies: list[tuple[str, bytes]], concurrency: int, run: Run,
 
 
 def load(server: Server, bodies: Bodies, requests_n: int, warmup: int, concurrency: int,
-         inbox: "Inbox | None" = None, decisions: "Decisions | None" = None) -> Run:
+         inbox: "Inbox | None" = None, decisions: "Decisions | None" = None, worker: "Worker | None" = None) -> Run:
     run = Run()
     fire(server.base, bodies.make(warmup), concurrency, run, measured=False)
     if inbox is not None:
@@ -370,7 +372,11 @@ def load(server: Server, bodies: Bodies, requests_n: int, warmup: int, concurren
         after = inbox.last_id()
     measured = bodies.make(requests_n)
     cpu_before = tree_cpu_seconds(server.process.pid)
-    with sampling_lag(inbox, decisions) if inbox is not None else contextlib.nullcontext():
+    parties = {"clients": time.process_time, "app": lambda: tree_cpu_seconds(server.process.pid),
+               "PostgreSQL": postgres_cpu_seconds}
+    if worker is not None:
+        parties["worker"] = lambda: tree_cpu_seconds(worker.process.pid)
+    with sampling_lag(inbox, decisions) if inbox is not None else contextlib.nullcontext(), cores_busy(run, parties):
         fire(server.base, measured, concurrency, run, measured=True)
     cpu_after = tree_cpu_seconds(server.process.pid)
     if cpu_before is not None and cpu_after is not None:
@@ -392,7 +398,7 @@ def interleaved(bare: Server, real: Server, worker: "Worker", bodies: Bodies, ar
         warmup = args.warmup if r == 0 else 0
         bare_runs.append(load(bare, bodies, share, warmup, args.concurrency))
         before = tree_cpu_seconds(worker.process.pid) or 0.0
-        real_runs.append(load(real, bodies, share, warmup, args.concurrency, inbox, decisions))
+        real_runs.append(load(real, bodies, share, warmup, args.concurrency, inbox, decisions, worker))
         worker_cpu += (tree_cpu_seconds(worker.process.pid) or 0.0) - before
         inbox.settle()
     return merged(bare_runs), merged(real_runs), worker_cpu
@@ -407,6 +413,7 @@ def merged(runs: list[Run]) -> Run:
         total.statuses.update(run.statuses)
         total.outcomes.update(run.outcomes)
         total.failures += run.failures
+        total.busy.update(run.busy)
     cpu = [r.server_cpu for r in runs]
     total.server_cpu = None if None in cpu else sum(cpu)
     return total
@@ -425,6 +432,16 @@ def paced(server: Server, bodies: Bodies, requests_n: int, concurrency: int, rat
 def tree_cpu_seconds(pid: int) -> float | None:
     """user+system CPU of a process and its children (Linux /proc; None elsewhere). Less sensitive than
     wall time to other load on a shared machine."""
+    return _cpu_seconds(lambda entry, ppid, name: entry == pid or ppid == pid)
+
+
+def postgres_cpu_seconds() -> float | None:
+    """user+system CPU of this machine's PostgreSQL processes (the server and its backends), with the backends
+    already gone (counted in their parent's children times)."""
+    return _cpu_seconds(lambda entry, ppid, name: name == "postgres", children=True)
+
+
+def _cpu_seconds(select, children: bool = False) -> float | None:
     ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     total = 0
     try:
@@ -436,10 +453,23 @@ def tree_cpu_seconds(pid: int) -> float | None:
             stat = Path(f"/proc/{entry}/stat").read_text()
         except OSError:
             continue
-        fields = stat[stat.rfind(")") + 2:].split()  # state, ppid, …; utime and stime are fields 14-15
-        if int(entry) == pid or int(fields[1]) == pid:
-            total += int(fields[11]) + int(fields[12])
+        name = stat[stat.find("(") + 1:stat.rfind(")")]
+        fields = stat[stat.rfind(")") + 2:].split()  # state, ppid, …; utime, stime, cutime, cstime: fields 14-17
+        if select(int(entry), int(fields[1]), name):
+            total += sum(int(value) for value in fields[11:15 if children else 13])
     return total / ticks
+
+
+@contextlib.contextmanager
+def cores_busy(run: "Run", parties: dict):
+    """CPU seconds each party spends while the block runs, into run.busy: `parties` maps a name to a function
+    returning that party's CPU seconds so far (None where it cannot be read)."""
+    before = {name: read() for name, read in parties.items()}
+    yield
+    for name, read in parties.items():
+        after = read()
+        if after is not None and before[name] is not None:
+            run.busy[name] += after - before[name]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -582,7 +612,7 @@ def bench_backend(backend: str, args) -> tuple[Run, Run, Counter, dict]:
                     raise RuntimeError(f"real app not ready: {ready}")
                 bodies = Bodies(known)
                 inbox = Inbox(url)
-                under_load, at_rate, idle = Decisions(), Decisions(), Decisions()
+                under_load, at_rate, steady, idle = Decisions(), Decisions(), Decisions(), Decisions()
                 bare_run, real_run, worker_cpu = interleaved(bare, real, worker, bodies, args, inbox, under_load)
                 # The request path on its own: the same load with the worker stopped (what it queues waits), then
                 # the worker started again. Each paced phase starts from an idle worker: the earlier phases' work
@@ -593,13 +623,17 @@ def bench_backend(backend: str, args) -> tuple[Run, Run, Counter, dict]:
                 settled = [inbox.settle()]
                 paced_run = paced(real, bodies, args.paced, args.concurrency, args.rate, inbox, at_rate)
                 settled.append(inbox.settle())
+                steady_run = paced(real, bodies, args.paced, args.concurrency, args.steady, inbox, steady)
+                settled.append(inbox.settle())
                 idle_run = paced(real, bodies, args.idle, 1, IDLE_RATE, inbox, idle)
                 inbox.engine.dispose()
-                if real_run.failures or bare_run.failures or paced_run.failures or worker.process.poll() is not None:
+                if (real_run.failures or bare_run.failures or paced_run.failures or steady_run.failures
+                        or worker.process.poll() is not None):
                     for server in servers:
                         print(f"--- {server.name} log, last lines ---\n{server.log_tail()}")
                 extra = {"settled": settled, "alone": alone_run, "under_load": under_load, "at_rate": at_rate,
-                         "paced": paced_run, "worker_cpu": worker_cpu, "idle": idle, "idle_run": idle_run}
+                         "paced": paced_run, "worker_cpu": worker_cpu, "idle": idle, "idle_run": idle_run,
+                         "steady": steady, "steady_run": steady_run}
                 return real_run, bare_run, count_rows(url), extra
             finally:
                 for server in servers:  # before the database is dropped
@@ -635,6 +669,8 @@ def report_decisions(backend: str, real: Run, extra: dict) -> list[str]:
           f"{'lag p95 ms':>12}{'drain s':>9}")
     for name, run, seen in (("under full load", real, extra["under_load"]),
                             (f"paced at {paced_run.throughput:.0f} req/s", paced_run, extra["at_rate"]),
+                            (f"paced at {extra['steady_run'].throughput:.0f} req/s", extra["steady_run"],
+                             extra["steady"]),
                             (f"idle worker, {IDLE_RATE:.0f} req/s", extra["idle_run"], extra["idle"])):
         print(f"  {name:26}{run.throughput:8.0f}{run.percentile(95):12.2f}{seen.percentile(seen.latencies, 50):12.2f}"
               f"{seen.percentile(seen.latencies, 95):12.2f}{max(seen.lag or [0]) * 1000:12.1f}"
@@ -646,7 +682,7 @@ def report_decisions(backend: str, real: Run, extra: dict) -> list[str]:
         if unexpected:
             problems.append(f"{backend} {name}: unexpected decisions {unexpected}")
     outcomes = Counter()
-    for seen in (extra["under_load"], extra["at_rate"], extra["idle"]):
+    for seen in (extra["under_load"], extra["at_rate"], extra["steady"], extra["idle"]):
         outcomes.update(seen.outcomes)
     print("  decisions: " + ", ".join(f"{t} {o} {n}" for (t, o), n in sorted(outcomes.items())))
     print("  each paced phase started from an idle worker (nothing undecided, no delivery due): idle again "
@@ -674,6 +710,9 @@ def report(backend: str, real: Run, bare: Run, alone: Run) -> list[str]:
         bad = sum(n for code, n in run.statuses.items() if code != 200)
         if bad:
             problems.append(f"{backend} {name}: {bad} requests not answered 200, e.g. {run.failures[:3]}")
+    print(f"  cores busy while the measured requests ran (of {os.cpu_count()}; clients: this script's own threads):")
+    for name, run in (("real app", real), ("bare baseline", bare), ("real, no worker", alone)):
+        print(f"    {name:16}{cores_busy_line(run)}")
     by_kind: dict[str, Counter] = {}
     for (kind, outcome), n in real.outcomes.items():
         by_kind.setdefault(kind, Counter())[outcome] += n
@@ -714,6 +753,10 @@ def report_targets(backend: str, real: Run, bare: Run, extra: dict) -> list[str]
     print(f"  targets ({backend}):")
     for name, value, target, met, note in rows:
         print(f"    {name:40}{value:9.2f}  {target:10}{'met' if met else 'NOT MET':9}{note}")
+    steady_run, steady = extra["steady_run"], extra["steady"]
+    print(f"    not a target: ack p95 at a steady {steady_run.throughput:.0f} req/s (the worker deciding every event "
+          f"on the same cores) {steady_run.percentile(95):.2f} ms, webhook → decision p95 "
+          f"{steady.percentile(steady.latencies, 95):.2f} ms")
     return [f"{backend}: {name} {value:.2f}, target {target}" for name, value, target, met, _ in rows if not met]
 
 
@@ -722,6 +765,12 @@ def load_average() -> str:
         return " ".join(f"{value:.2f}" for value in os.getloadavg())
     except OSError:
         return "unknown"
+
+
+def cores_busy_line(run: Run) -> str:
+    """Each party's CPU seconds over the measured wall time: how many of the machine's cores it kept busy."""
+    cores = {name: seconds / run.wall for name, seconds in run.busy.items() if run.wall and seconds / run.wall >= 0.01}
+    return " + ".join(f"{name} {value:.2f}" for name, value in cores.items()) + f" = {sum(cores.values()):.2f}"
 
 
 def cpu_per_request(run: Run) -> str:
@@ -742,7 +791,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=4,
                         help="the full load's rounds, bare then real in each (default 4)")
     parser.add_argument("--rate", type=float, default=100.0, help="the paced phase's request rate (default 100/s)")
-    parser.add_argument("--paced", type=int, help="requests in the paced phase (default 1000; --quick 300)")
+    parser.add_argument("--steady", type=float, default=300.0,
+                        help="the second paced phase's rate: heavy, yet one the whole app keeps up with (default 300/s)")
+    parser.add_argument("--paced", type=int, help="requests in each paced phase (default 1000; --quick 300)")
     parser.add_argument("--idle", type=int, default=40,
                         help=f"requests sent one at a time at {IDLE_RATE:.0f}/s last: an idle worker's latency (default 40)")
     parser.add_argument("--sqlite-poll", type=float, default=0.05,

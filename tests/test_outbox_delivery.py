@@ -90,6 +90,28 @@ def test_a_claim_whose_lease_was_taken_over_cannot_record(sessions):
     assert rows(sessions)[0].status == "done"
 
 
+def test_a_groups_outcomes_are_recorded_in_one_update_each_row_with_its_own_text(sessions):
+    put(sessions, *(update(ticket, 1) for ticket in (1, 2, 3, 4)))
+    with sessions.begin() as session:
+        claimed = outbox.claim(session, T0, 3, lease=10 * MINUTE) + outbox.claim(session, T0, 1, lease=MINUTE)
+    taken = claimed[3]
+    with sessions.begin() as session:  # ticket 4's lease ran out and another worker claimed it
+        (again,) = outbox.claim(session, T0 + 2 * MINUTE, 10, lease=MINUTE)
+    outcomes = [(claimed[0], outbox.DryRun("recorded: one"), MINUTE), (claimed[1], outbox.DryRun("recorded: two"), MINUTE),
+                (claimed[2], outbox.Deferred(dt.timedelta(seconds=30), "budget"), MINUTE),
+                (taken, outbox.DryRun("recorded: four"), MINUTE)]
+    with statements_sent(sessions.kw["bind"]) as sent, sessions.begin() as session:
+        recorded = outbox.record_many(session, outcomes, T0)
+    assert recorded == {claimed[0].id, claimed[1].id, claimed[2].id}
+    # the two dry-runs of one claim together, its deferral, the taken-over claim's dry-run
+    assert len([statement for statement, _ in sent if statement.startswith("UPDATE outbox")]) == 3
+    by_ticket = {row.ticket_id: row for row in rows(sessions)}
+    assert [(by_ticket[t].status, by_ticket[t].last_error) for t in (1, 2, 3)] == [
+        ("dry_run", "recorded: one"), ("dry_run", "recorded: two"), ("pending", "")]
+    assert by_ticket[3].attempts == 0 and by_ticket[3].next_attempt_at == T0 + dt.timedelta(seconds=30)
+    assert (by_ticket[4].status, by_ticket[4].claim_token, by_ticket[4].last_error) == ("pending", again.token, "")
+
+
 def test_a_wait_for_budget_is_not_an_attempt(sessions):
     put(sessions, update(7, 1))
     for _ in range(5):

@@ -5,7 +5,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import case, exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from integration.inbound import storable
@@ -140,18 +140,25 @@ def record(session: Session, action: Claimed, outcome, now: dt.datetime, backoff
     return bool(record_many(session, [(action, outcome, backoff)], now))
 
 
-def record_many(session: Session, outcomes: list[tuple[Claimed, object, dt.timedelta]], now: dt.datetime) -> set[int]:
-    """`record` for a delivered group: actions with the same outcome and claim in one UPDATE. Returns the ids
-    recorded (the others were taken over after our lease ran out)."""
-    alike: dict[tuple, list[int]] = {}
+def record_many(session: Session, outcomes: list[tuple[Claimed, object, dt.datetime]], now: dt.datetime) -> set[int]:
+    """`record` for a delivered group: the actions of one claim whose outcomes differ only in their text (each
+    dry-run or delivery detail names its own action) in one UPDATE, the text chosen per row by a CASE, instead
+    of one UPDATE each. Returns the ids recorded (the others were taken over after our lease ran out)."""
+    alike: dict[tuple, tuple[dict, dict[int, str | None]]] = {}
     for action, outcome, backoff in outcomes:
         values = _outcome_values(outcome, now, backoff)
-        key = (action.token, tuple(sorted((name, str(value)) for name, value in values.items())))
-        alike.setdefault(key, [values]).append(action.id)
+        text = values.pop("last_error", None)  # None: the outcome leaves the row's text as it is (Deferred)
+        key = (action.token, text is None, tuple(sorted((name, str(value)) for name, value in values.items())))
+        alike.setdefault(key, (values, {}))[1][action.id] = text
     recorded: set[int] = set()
-    for (token, _), (values, *ids) in alike.items():
-        recorded |= set(session.scalars(update(OutboxAction).where(
-            OutboxAction.id.in_(ids), OutboxAction.claim_token == token).values(**values).returning(OutboxAction.id)))
+    for (token, keeps_text, _), (values, texts) in alike.items():
+        if not keeps_text:
+            distinct = set(texts.values())
+            values = {**values, "last_error": distinct.pop() if len(distinct) == 1
+                      else case(texts, value=OutboxAction.id)}
+        recorded |= set(session.scalars(
+            update(OutboxAction).where(OutboxAction.id.in_(list(texts)), OutboxAction.claim_token == token)
+            .values(**values).returning(OutboxAction.id).execution_options(synchronize_session=False)))
     return recorded
 
 
