@@ -112,6 +112,14 @@ def test_a_groups_outcomes_are_recorded_in_one_update_each_row_with_its_own_text
     assert (by_ticket[4].status, by_ticket[4].claim_token, by_ticket[4].last_error) == ("pending", again.token, "")
 
 
+def test_a_claim_counts_the_attempt_and_leases_every_row_to_its_token(sessions):
+    put(sessions, *(update(ticket, 1) for ticket in range(1, 31)))
+    with sessions.begin() as session:
+        claimed = outbox.claim(session, T0, 100, lease=MINUTE, drop=False)
+    assert len(claimed) == 30 and {c.attempts for c in claimed} == {1} and len({c.token for c in claimed}) == 1
+    assert {(r.attempts, r.claim_token, r.lease_until) for r in rows(sessions)} == {(1, claimed[0].token, T0 + MINUTE)}
+
+
 def test_a_wait_for_budget_is_not_an_attempt(sessions):
     put(sessions, update(7, 1))
     for _ in range(5):

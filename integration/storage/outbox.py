@@ -67,11 +67,10 @@ def claim(session: Session, now: dt.datetime, limit: int = 20, target: str | Non
         drop_expired(session, now)
     # Each ticket's oldest pending action per target, looked up row by row in the pending index: as a NOT EXISTS,
     # PostgreSQL without fresh statistics compared every pending row with every other (O(n²) a claim).
-    older = aliased(OutboxAction)
-    first_of_ticket = (select(func.min(older.id)).where(
-        older.target == OutboxAction.target, older.ticket_id == OutboxAction.ticket_id, older.status == "pending",
-        older.expires_at.is_(None) | (older.expires_at > now)).correlate(OutboxAction).scalar_subquery())
-    query = (select(OutboxAction)
+    first_of_ticket = (select(func.min(_OLDER.id)).where(
+        _OLDER.target == OutboxAction.target, _OLDER.ticket_id == OutboxAction.ticket_id, _OLDER.status == "pending",
+        _OLDER.expires_at.is_(None) | (_OLDER.expires_at > now)).correlate(OutboxAction).scalar_subquery())
+    query = (select(*_CLAIMED_COLUMNS)
              .where(*_due_unclaimed(now), OutboxAction.ticket_id.is_(None) | (OutboxAction.id == first_of_ticket))
              .order_by(OutboxAction.lane, OutboxAction.id).limit(limit)
              .with_for_update(skip_locked=True, of=OutboxAction))
@@ -81,14 +80,21 @@ def claim(session: Session, now: dt.datetime, limit: int = 20, target: str | Non
         query = query.where(OutboxAction.kind == kind)
     if except_kind:
         query = query.where(OutboxAction.kind != except_kind)
-    rows = session.execute(query).scalars().all()
+    rows = session.execute(query).all()
+    if not rows:
+        return []
     token = uuid.uuid4().hex
-    for row in rows:
-        row.attempts += 1
-        row.lease_until = now + lease
-        row.claim_token = token
-    return [Claimed(r.id, r.ticket_id, r.target, r.kind, dict(r.payload), r.idempotency_key, r.attempts, token, r.lane)
-            for r in rows]
+    # The rows are locked (FOR UPDATE) until this transaction ends: one UPDATE takes them, not one per row.
+    session.execute(update(OutboxAction).where(OutboxAction.id.in_([r.id for r in rows]))
+                    .values(attempts=OutboxAction.attempts + 1, lease_until=now + lease, claim_token=token)
+                    .execution_options(synchronize_session=False))
+    return [Claimed(r.id, r.ticket_id, r.target, r.kind, dict(r.payload), r.idempotency_key, r.attempts + 1, token,
+                    r.lane) for r in rows]
+
+
+_OLDER = aliased(OutboxAction, name="older")
+_CLAIMED_COLUMNS = (OutboxAction.id, OutboxAction.ticket_id, OutboxAction.target, OutboxAction.kind,
+                    OutboxAction.payload, OutboxAction.idempotency_key, OutboxAction.attempts, OutboxAction.lane)
 
 
 def ready_targets(session: Session, now: dt.datetime) -> set[str]:
