@@ -91,6 +91,14 @@ def _audit_row(decision: Decision, inbox_id: int | None, now: dt.datetime) -> di
             "reason": decision.detail, "mappings_fingerprint": state.mappings_fingerprint}
 
 
+# Each ticket's Zendesk update still waiting unattempted (built once; the ticket ids bound per batch).
+_QUEUED_UPDATES = (select(OutboxAction).where(
+    OutboxAction.target == "zendesk", OutboxAction.kind == "update_ticket",
+    OutboxAction.ticket_id.in_(bindparam("ids", expanding=True)), OutboxAction.status == "pending",
+    OutboxAction.attempts == 0, OutboxAction.claim_token.is_(None))
+    .order_by(OutboxAction.id).with_for_update(skip_locked=True))
+
+
 class _Outbox:
     """The batch's new outbox rows, with each ticket's Zendesk update merged into the one already queued."""
 
@@ -99,11 +107,7 @@ class _Outbox:
         self.rows: dict[str, dict] = {}  # idempotency key -> new row
         self.queued: dict[int, OutboxAction | dict] = {}  # ticket -> its update waiting unattempted
         if ticket_ids:
-            for row in session.scalars(select(OutboxAction).where(
-                    OutboxAction.target == "zendesk", OutboxAction.kind == "update_ticket",
-                    OutboxAction.ticket_id.in_(ticket_ids), OutboxAction.status == "pending",
-                    OutboxAction.attempts == 0, OutboxAction.claim_token.is_(None))
-                    .order_by(OutboxAction.id).with_for_update(skip_locked=True)):
+            for row in session.scalars(_QUEUED_UPDATES, {"ids": ticket_ids}):
                 self.queued[row.ticket_id] = row  # the newest one wins, as in repo._merge_into_queued
 
     def add(self, action: Action, ticket_id: int | None) -> None:

@@ -63,13 +63,17 @@ class Queued:
 def claim(session: Session, now: dt.datetime, limit: int) -> list[Queued]:
     """Queued rows, oldest first, locked for this transaction (others skip them). A first attempt is due at
     once whatever the clocks say; a retry waits for its decide_after."""
-    rows = session.execute(
-        select(INBOX.c.id, INBOX.c.ticket_id, INBOX.c.signal, INBOX.c.received_at, INBOX.c.attempts, INBOX.c.source,
-               INBOX.c.dedup_key, INBOX.c.event_type)
-        .where(INBOX.c.decide_after.is_not(None), (INBOX.c.attempts == 0) | (INBOX.c.decide_after <= now))
-        .order_by(INBOX.c.id).limit(limit).with_for_update(skip_locked=True)).all()
+    rows = session.execute(_CLAIM, {"now": now, "limit": limit}).all()
     return [Queued(r.id, r.ticket_id, r.signal, _aware(r.received_at), r.attempts, r.source, r.dedup_key,
                    r.event_type) for r in rows]
+
+
+# Built once, `now` and `limit` bound per call: the worker claims every round.
+_CLAIM = (select(INBOX.c.id, INBOX.c.ticket_id, INBOX.c.signal, INBOX.c.received_at, INBOX.c.attempts, INBOX.c.source,
+                 INBOX.c.dedup_key, INBOX.c.event_type)
+          .where(INBOX.c.decide_after.is_not(None),
+                 (INBOX.c.attempts == 0) | (INBOX.c.decide_after <= bindparam("now", type_=INBOX.c.decide_after.type)))
+          .order_by(INBOX.c.id).limit(bindparam("limit")).with_for_update(skip_locked=True))
 
 
 def payloads(session: Session, ids: list[int]) -> dict[int, dict]:
@@ -89,9 +93,13 @@ def held_back(session: Session, claimed: list[Queued]) -> set[int]:
     if not last:
         return set()
     mine = {row.id for row in claimed}
-    older = session.execute(select(INBOX.c.ticket_id, INBOX.c.id).where(
-        INBOX.c.decide_after.is_not(None), INBOX.c.ticket_id.in_(list(last)), INBOX.c.id < max(last.values()))).all()
+    older = session.execute(_QUEUED_BEFORE, {"tickets": list(last), "before": max(last.values())}).all()
     return {ticket for ticket, row_id in older if row_id not in mine and row_id < last[ticket]}
+
+
+_QUEUED_BEFORE = select(INBOX.c.ticket_id, INBOX.c.id).where(
+    INBOX.c.decide_after.is_not(None), INBOX.c.ticket_id.in_(bindparam("tickets", expanding=True)),
+    INBOX.c.id < bindparam("before"))
 
 
 def retry_later(session: Session, rows: list[Queued], now: dt.datetime, error: str) -> None:

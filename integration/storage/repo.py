@@ -5,7 +5,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass, replace
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -57,13 +57,19 @@ def load_tickets(session: Session, ticket_ids: list[int]) -> dict[int, TicketSta
 
 def lock_tickets(session: Session, ticket_ids: list[int]) -> dict[int, Ticket]:
     """The tickets' rows, locked in id order (the order every transaction takes them in)."""
-    rows = session.scalars(select(Ticket).where(Ticket.id.in_(ticket_ids)).order_by(Ticket.id).with_for_update())
+    rows = session.scalars(_LOCK_TICKETS, {"ids": ticket_ids})
     kept = session.info.setdefault("escalator.tickets", {})  # the identity map holds rows only weakly
     for row in rows:
         kept[row.id] = row
     # Not there when locked: save_state adds them without asking again (a SELECT each, and an autoflush)
     session.info.setdefault("escalator.absent", set()).update(t for t in ticket_ids if t not in kept)
     return {ticket_id: kept[ticket_id] for ticket_id in ticket_ids if ticket_id in kept}
+
+
+# Built once (the worker runs them every round); the ids bound per call.
+_LOCK_TICKETS = (select(Ticket).where(Ticket.id.in_(bindparam("ids", expanding=True))).order_by(Ticket.id)
+                 .with_for_update())
+_TIMERS_OF = select(Timer).where(Timer.ticket_id.in_(bindparam("ids", expanding=True)))
 
 
 def state_of(row: Ticket) -> TicketState:
@@ -207,7 +213,7 @@ def drop_stale_warnings(session: Session, state: TicketState, now: dt.datetime) 
 def preload_timers(session: Session, ticket_ids: list[int]) -> None:
     """Read the timers of a batch of locked tickets in one query, for their decisions to replace."""
     loaded: dict[int, list[Timer]] = {ticket_id: [] for ticket_id in ticket_ids}
-    for timer in session.scalars(select(Timer).where(Timer.ticket_id.in_(ticket_ids))):
+    for timer in session.scalars(_TIMERS_OF, {"ids": ticket_ids}):
         loaded[timer.ticket_id].append(timer)
     session.info["escalator.timers"] = loaded
 
