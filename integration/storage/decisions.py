@@ -45,6 +45,26 @@ class IngestResult:
     inbox_id: int | None = None
 
 
+@dataclass(frozen=True)
+class Recording:
+    """An event to record (Ingestor.record_many)."""
+
+    source: str
+    dedup_key: str
+    event_type: str
+    payload: dict
+    signal: TicketSignal | None
+    ignore_reason: str = ""
+
+
+def _recorded(inbox_id: int | None, event: Recording) -> IngestResult:
+    if inbox_id is None:
+        return IngestResult("duplicate", "already received; not applied again")
+    if event.signal is None:
+        return IngestResult("ignored", event.ignore_reason, inbox_id)
+    return IngestResult("queued", "recorded; the worker decides it", inbox_id)
+
+
 class Ingestor:
     def __init__(self, sessions: sessionmaker[Session], mappings: MappingsStore,
                  now: Callable[[], dt.datetime] = utcnow, context: Context = Context(),
@@ -60,16 +80,19 @@ class Ingestor:
     def record(self, *, source: str, dedup_key: str, event_type: str, payload: dict,
                signal: TicketSignal | None, ignore_reason: str = "") -> IngestResult:
         """The request path: one INSERT (deduplicated), no decision; the worker decides it."""
-        inbox_id = self.recorder.record(inbox.row_values(
-            source=source, dedup_key=dedup_key, event_type=event_type, payload=payload, detail=ignore_reason,
-            ticket_id=signal.ticket_id if signal else None, signal=signal.to_json() if signal else None,
-            now=self.now()))
-        if inbox_id is None:
-            return IngestResult("duplicate", "already received; not applied again")
-        if signal is None:
-            return IngestResult("ignored", ignore_reason, inbox_id)
-        self.wake.set()
-        return IngestResult("queued", "recorded; the worker decides it", inbox_id)
+        return self.record_many([Recording(source, dedup_key, event_type, payload, signal, ignore_reason)])[0]
+
+    def record_many(self, events: list[Recording]) -> list[IngestResult]:
+        """`record` for several events (a worker's batch of reads): one transaction, in the order given."""
+        now = self.now()
+        rows = [inbox.row_values(source=e.source, dedup_key=e.dedup_key, event_type=e.event_type, payload=e.payload,
+                                 detail=e.ignore_reason, ticket_id=e.signal.ticket_id if e.signal else None,
+                                 signal=e.signal.to_json() if e.signal else None, now=now) for e in events]
+        ids = [self.recorder.record(rows[0])] if len(rows) == 1 else self.recorder.record_many(rows)
+        results = [_recorded(inbox_id, event) for inbox_id, event in zip(ids, events)]
+        if any(r.outcome == "queued" for r in results):
+            self.wake.set()
+        return results
 
     def ingest(self, *, source: str, dedup_key: str, event_type: str, payload: dict,
                signal: TicketSignal | None, ignore_reason: str = "") -> IngestResult:

@@ -15,10 +15,11 @@ import logging
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from integration.storage.inbox import INBOX, INSERT_COLUMNS, insert_statement
+from integration.storage.inbox import INBOX, INSERT_COLUMNS, NOTIFY_CHANNEL, insert_statement
 from integration.storage.sqlite_writer import begin_immediate, writer_lock_of
 
 log = logging.getLogger("escalator.ingest")
+NOTIFY = f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')"  # a constant: no parameter to bind
 
 
 class Recorder:
@@ -39,38 +40,60 @@ class Recorder:
     def record(self, values: dict) -> int | None:
         """One INSERT … ON CONFLICT DO NOTHING RETURNING id: the new row's id, or None for a duplicate. On
         PostgreSQL a queued row (one with a signal) also NOTIFYs the listening workers."""
-        sql, order = self.statements[self.postgres and values["signal"] is not None]
+        notify = self.postgres and values["signal"] is not None
+        return self._retried(lambda pooled: self._insert(pooled, self.statements[notify], values), together=False)
+
+    def record_many(self, rows: list[dict]) -> list[int | None]:
+        """`record` for many rows (a worker's batch of reads) in one transaction, one commit and at most one
+        NOTIFY, instead of one each."""
+        def insert_all(pooled) -> list[int | None]:
+            ids = [self._insert(pooled, self.statements[False], values) for values in rows]
+            if self.postgres and any(i is not None for i, v in zip(ids, rows) if v["signal"] is not None):
+                self._run(pooled, NOTIFY, ())
+            return ids
+        return self._retried(insert_all, together=True) if rows else []
+
+    def _insert(self, pooled, statement, values: dict) -> int | None:
+        sql, order = statement
         params = dict(values)
         for name, processor in self.processors:
             params[name] = processor(params[name])
         if order is not None:
             params = tuple(params[name] for name in order)
+        row = self._run(pooled, sql, params)
+        return row[0] if row is not None else None
+
+    def _retried(self, work, together: bool):
         for attempt in (1, 2):
             try:
-                return self._execute(sql, params)
+                return self._execute(work, together)
             except DBAPIError as exc:
                 if attempt == 2 or not exc.connection_invalidated:
                     raise
                 log.warning("recording an event: the database connection was lost; trying again")
         raise AssertionError("unreachable")
 
-    def _execute(self, sql: str, params) -> int | None:
+    def _execute(self, work, together: bool):
+        """`work` on a pooled driver connection: on SQLite in the writer queue and one transaction; on PostgreSQL
+        in autocommit, or in one transaction when `together`."""
         pooled = self.engine.raw_connection()
         try:
             if self.writer_lock is None:
-                row = self._run(pooled, sql, params)
-            else:
-                with self.writer_lock:
-                    begin_immediate(pooled.driver_connection)
-                    try:
-                        row = self._run(pooled, sql, params)
-                        pooled.driver_connection.commit()
-                    except BaseException:
-                        pooled.driver_connection.rollback()
-                        raise
+                if not together:
+                    return work(pooled)
+                with pooled.driver_connection.transaction():
+                    return work(pooled)
+            with self.writer_lock:
+                begin_immediate(pooled.driver_connection)
+                try:
+                    done = work(pooled)
+                    pooled.driver_connection.commit()
+                    return done
+                except BaseException:
+                    pooled.driver_connection.rollback()
+                    raise
         finally:
             pooled.close()  # back to the pool
-        return row[0] if row is not None else None
 
     def _run(self, pooled, sql: str, params):
         cursor = pooled.cursor()

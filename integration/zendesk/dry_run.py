@@ -14,6 +14,7 @@ from dataclasses import replace
 from sqlalchemy.orm import Session, sessionmaker
 
 from integration.core.zendesk_update import fetch_action
+from integration.storage.decisions import Recording
 from integration.storage.inbox_lookup import Received, received_by_keys, received_for_ticket
 from integration.storage.outbox import Claimed, DryRun
 from integration.zendesk.payloads import EVENT_PREFIX, PayloadError, parse_payload
@@ -27,15 +28,22 @@ class DryRunZendesk:
         self.sessions, self.ingestor = sessions, ingestor
 
     def deliver_batch(self, actions: list[Claimed]) -> dict[int, DryRun]:
-        """A round's actions as one group: the webhooks that asked for its reads looked up in one query, and
-        the outcomes recorded in one transaction, not one each."""
+        """A round's actions as one group: the webhooks that asked for its reads looked up in one query, their
+        stand-ins recorded in one transaction, and the outcomes recorded in one transaction, not one each."""
         asked = self._webhooks_that_asked([a for a in actions if a.kind == "fetch_ticket"])
-        return {action.id: self._deliver(action, asked.get(action.id)) for action in actions}
+        outcomes = {action.id: self._stand_in(action, asked.get(action.id)) for action in actions}
+        reads = {action_id: read for action_id, read in outcomes.items() if isinstance(read, tuple)}
+        results = self.ingestor.record_many([recording for recording, _ in reads.values()])
+        for (action_id, (_, asked_by)), result in zip(reads.items(), results):
+            outcomes[action_id] = DryRun(f"Zendesk credentials not set: not read; webhook {asked_by} stood in "
+                                         f"for the read ({result.outcome})")
+        return outcomes
 
     def deliver(self, action: Claimed) -> DryRun:
         return self.deliver_batch([action])[action.id]
 
-    def _deliver(self, action: Claimed, asked_by: Received | None) -> DryRun:
+    def _stand_in(self, action: Claimed, asked_by: Received | None) -> DryRun | tuple[Recording, str]:
+        """The outcome of an action that needs no read, or the stand-in to record for a read (and what asked)."""
         if action.kind != "fetch_ticket":
             return DryRun(NOT_SENT)
         ticket_id = action.payload["ticket_id"]
@@ -49,12 +57,9 @@ class DryRunZendesk:
             return DryRun(NOT_SENT)
         key = f"dry-run-read:{action.idempotency_key}"
         stand_in = replace(signal, kind="snapshot", authoritative=True, source_key=key)
-        result = self.ingestor.record(source="worker", dedup_key=key, event_type="snapshot",
-                                      payload={"ticket_id": ticket_id, "read_for": action.idempotency_key,
-                                               "stood_in": asked_by.dedup_key},
-                                      signal=stand_in)
-        return DryRun(f"Zendesk credentials not set: not read; webhook {asked_by.dedup_key} stood in "
-                      f"for the read ({result.outcome})")
+        return Recording(source="worker", dedup_key=key, event_type="snapshot",
+                         payload={"ticket_id": ticket_id, "read_for": action.idempotency_key,
+                                  "stood_in": asked_by.dedup_key}, signal=stand_in), asked_by.dedup_key
 
     def _webhooks_that_asked(self, reads: list[Claimed]) -> dict[int, Received]:
         """action id → the webhook that asked for the read: one query for the reads that name it, a lookup by
