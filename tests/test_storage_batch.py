@@ -5,6 +5,7 @@ from sqlalchemy import select, text
 
 from integration.config import Config
 from integration.services import build_services
+from integration.storage.decisions import Recording
 from integration.storage.models import AuditEntry, OutboxAction, Ticket, Timer
 from tests.db import statements_sent
 from tests.harness import Clock, mappings_for_tests
@@ -43,6 +44,22 @@ def test_a_batch_of_breaches_is_written_in_a_few_statements_not_ten_a_ticket(dat
     assert sorted(u.ticket_id for u in updates) == list(range(1, TICKETS + 1))
     assert {u.lane for u in updates} == {0} and all("escalation_level_2" in u.payload["additional_tags"]
                                                     for u in updates)
+    services.engine.dispose()
+
+
+def test_a_round_of_new_tickets_reads_their_timers_in_at_most_one_query(database, tmp_path):
+    from tests.storm import snapshot
+
+    services = build_services(Config(database_url=database, mappings_dir=str(mappings_for_tests(tmp_path))),
+                              Clock(T0))
+    created = T0 - dt.timedelta(minutes=1)
+    services.ingestor.record_many([Recording("worker", f"seed-{n}", "snapshot", {}, snapshot(n, created))
+                                   for n in range(1, 13)])
+    with statements_sent(services.engine) as statements:
+        assert services.ingestor.decide_queued(50) == 12
+    assert len(levels(services)) == 12
+    # it was one SELECT for each new ticket, which has none
+    assert len([s for s, _ in statements if s.startswith("SELECT") and "FROM timers" in s]) <= 1, statements
     services.engine.dispose()
 
 

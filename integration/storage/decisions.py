@@ -163,7 +163,7 @@ class Ingestor:
         ticket_ids = sorted({t.ticket_id for t in due})
         rows = repo.lock_tickets(session, ticket_ids)
         timers.mark_all_fired(session, due, now)
-        repo.preload_timers(session, sorted(rows))
+        repo.preload_timers(session, ticket_ids)
         written = []
         for ticket_id in ticket_ids:
             kinds = ", ".join(f"{t.kind} due {t.due_at.isoformat()}" for t in due if t.ticket_id == ticket_id)
@@ -204,7 +204,7 @@ class Ingestor:
         waiting = inbox.held_back(session, claimed)
         ticket_ids = sorted({q.ticket_id for q in claimed} - waiting)
         rows = repo.lock_tickets(session, ticket_ids)
-        repo.preload_timers(session, sorted(rows))
+        repo.preload_timers(session, ticket_ids)
         written, decided = [], []
         for ticket_id in ticket_ids:
             events = [q for q in claimed if q.ticket_id == ticket_id]

@@ -211,9 +211,11 @@ def drop_stale_warnings(session: Session, state: TicketState, now: dt.datetime) 
 
 
 def preload_timers(session: Session, ticket_ids: list[int]) -> None:
-    """Read the timers of a batch of locked tickets in one query, for their decisions to replace."""
+    """Read the timers of a batch of locked tickets in one query, for their decisions to replace. A ticket not
+    stored yet has none (a transaction storing it meanwhile makes ours fail on its row, and the batch run again):
+    its first decision asks for them no more."""
     loaded: dict[int, list[Timer]] = {ticket_id: [] for ticket_id in ticket_ids}
-    for timer in session.scalars(_TIMERS_OF, {"ids": ticket_ids}):
+    for timer in session.scalars(_TIMERS_OF, {"ids": ticket_ids}) if ticket_ids else ():
         loaded[timer.ticket_id].append(timer)
     session.info["escalator.timers"] = loaded
 
