@@ -18,7 +18,8 @@ The real app answers "queued" (it only records); one `escalator worker` process 
 decided_at - received_at) and inbox lag (the oldest undecided event's age, sampled every 50 ms) under the
 full load, then in a phase paced at --rate req/s, then in one paced at --steady req/s (a heavy load the whole
 app, worker included, keeps up with on this 2-core machine: acks as a sender at that rate sees them, without the
-closed loop's queueing), then with an idle worker (--idle requests, one client, 4 a second). Each paced phase starts once the worker is idle again: nothing undecided and no delivery due
+closed loop's queueing), then with an idle worker (--idle requests, one client, 4 a second). Each paced phase
+starts once the worker is idle again: nothing undecided and no delivery due
 (in dry-run a delivered read queues a decision in turn), so that it measures its own rate, not the backlog
 of the phase before.
 
@@ -792,7 +793,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="the full load's rounds, bare then real in each (default 4)")
     parser.add_argument("--rate", type=float, default=100.0, help="the paced phase's request rate (default 100/s)")
     parser.add_argument("--steady", type=float, default=300.0,
-                        help="the second paced phase's rate: heavy, yet one the whole app keeps up with (default 300/s)")
+                        help="the second paced phase's rate: heavy, yet one the app and its worker keep up with "
+                             "(default 300/s)")
     parser.add_argument("--paced", type=int, help="requests in each paced phase (default 1000; --quick 300)")
     parser.add_argument("--idle", type=int, default=40,
                         help=f"requests sent one at a time at {IDLE_RATE:.0f}/s last: an idle worker's latency (default 40)")

@@ -97,7 +97,8 @@ def test_a_groups_outcomes_are_recorded_in_one_update_each_row_with_its_own_text
     taken = claimed[3]
     with sessions.begin() as session:  # ticket 4's lease ran out and another worker claimed it
         (again,) = outbox.claim(session, T0 + 2 * MINUTE, 10, lease=MINUTE)
-    outcomes = [(claimed[0], outbox.DryRun("recorded: one"), MINUTE), (claimed[1], outbox.DryRun("recorded: two"), MINUTE),
+    outcomes = [(claimed[0], outbox.DryRun("recorded: one"), MINUTE),
+                (claimed[1], outbox.DryRun("recorded: two"), MINUTE),
                 (claimed[2], outbox.Deferred(dt.timedelta(seconds=30), "budget"), MINUTE),
                 (taken, outbox.DryRun("recorded: four"), MINUTE)]
     with statements_sent(sessions.kw["bind"]) as sent, sessions.begin() as session:
