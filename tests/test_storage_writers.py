@@ -13,6 +13,7 @@ from integration.config import Config
 from integration.core.signals import TicketSignal
 from integration.services import build_services
 from integration.storage.db import make_engine
+from integration.storage.decisions import Recording
 from integration.storage.models import InboxEvent
 from integration.storage.sqlite_writer import lock_path_for
 from tests.harness import mappings_for_tests
@@ -79,16 +80,27 @@ def test_a_webhook_recorded_after_the_server_dropped_its_connection_is_recorded_
         signal = TicketSignal(ticket_id=7, kind="status", at=services.now(), status="open", source_key=key)
         return record(source="zendesk", dedup_key=key, event_type="status", payload={"k": key}, signal=signal)
 
+    def batch(*keys: str):
+        return [r.outcome for r in services.ingestor.record_many([Recording(
+            "zendesk", key, "status", {"k": key}, TicketSignal(ticket_id=7, kind="status", at=services.now(),
+                                                               status="open", source_key=key)) for key in keys])]
+
+    def drop_connections():
+        if database.startswith("postgresql"):  # the server ends every other session (a restart, an idle timeout)
+            with services.engine.connect() as admin:
+                admin.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                   "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        else:  # SQLite has no server: its connections are simply gone
+            services.engine.dispose()
+
     assert event("before").outcome == "queued"
-    if database.startswith("postgresql"):  # the server ends every other session (a restart, an idle timeout)
-        with services.engine.connect() as admin:
-            admin.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                               "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
-    else:  # SQLite has no server: its connections are simply gone
-        services.engine.dispose()
+    drop_connections()
     assert event("after").outcome == "queued"
     assert event("after").outcome == "duplicate"
+    drop_connections()  # a worker's batch (one transaction) after the same loss
+    assert batch("read-1", "read-2") == ["queued", "queued"]
+    assert batch("read-2", "read-3") == ["duplicate", "queued"]
     with services.sessions() as session:
         keys = session.scalars(select(InboxEvent.dedup_key).where(InboxEvent.source == "zendesk")).all()
-    assert sorted(keys) == ["after", "before"]
+    assert sorted(keys) == ["after", "before", "read-1", "read-2", "read-3"]
     services.engine.dispose()

@@ -79,10 +79,7 @@ class Recorder:
         pooled = self.engine.raw_connection()
         try:
             if self.writer_lock is None:
-                if not together:
-                    return work(pooled)
-                with pooled.driver_connection.transaction():
-                    return work(pooled)
+                return self._in_transaction(pooled, work) if together else work(pooled)
             with self.writer_lock:
                 begin_immediate(pooled.driver_connection)
                 try:
@@ -95,11 +92,24 @@ class Recorder:
         finally:
             pooled.close()  # back to the pool
 
-    def _run(self, pooled, sql: str, params):
+    def _in_transaction(self, pooled, work):
+        # BEGIN and COMMIT as statements (not the driver's transaction block), so that a connection the server
+        # dropped fails them as it fails an INSERT: detected, discarded, and the batch tried again.
+        self._run(pooled, "BEGIN", (), fetch=False)
+        try:
+            done = work(pooled)
+            self._run(pooled, "COMMIT", (), fetch=False)
+            return done
+        except BaseException:
+            if pooled.is_valid:
+                pooled.driver_connection.rollback()
+            raise
+
+    def _run(self, pooled, sql: str, params, fetch: bool = True):
         cursor = pooled.cursor()
         try:
             cursor.execute(sql, params)
-            return cursor.fetchone()
+            return cursor.fetchone() if fetch else None
         except self.engine.dialect.loaded_dbapi.Error as exc:
             lost = self.engine.dialect.is_disconnect(exc, pooled, cursor)
             if lost:
