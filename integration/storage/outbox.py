@@ -156,7 +156,7 @@ def record(session: Session, action: Claimed, outcome, now: dt.datetime, backoff
     return bool(record_many(session, [(action, outcome, backoff)], now))
 
 
-def record_many(session: Session, outcomes: list[tuple[Claimed, object, dt.datetime]], now: dt.datetime) -> set[int]:
+def record_many(session: Session, outcomes: list[tuple[Claimed, object, dt.timedelta]], now: dt.datetime) -> set[int]:
     """`record` for a delivered group: the actions of one claim whose outcomes differ only in their text (each
     dry-run or delivery detail names its own action) in one UPDATE, the text chosen per row by a CASE, instead
     of one UPDATE each. Returns the ids recorded (the others were taken over after our lease ran out)."""
