@@ -372,16 +372,13 @@ def load(server: Server, bodies: Bodies, requests_n: int, warmup: int, concurren
         inbox.decided_since(inbox.last_id(), Decisions())  # the warm-up decided before measuring
         after = inbox.last_id()
     measured = bodies.make(requests_n)
-    cpu_before = tree_cpu_seconds(server.process.pid)
     parties = {"clients": time.process_time, "app": lambda: tree_cpu_seconds(server.process.pid),
                "PostgreSQL": postgres_cpu_seconds}
     if worker is not None:
         parties["worker"] = lambda: tree_cpu_seconds(worker.process.pid)
     with sampling_lag(inbox, decisions) if inbox is not None else contextlib.nullcontext(), cores_busy(run, parties):
         fire(server.base, measured, concurrency, run, measured=True)
-    cpu_after = tree_cpu_seconds(server.process.pid)
-    if cpu_before is not None and cpu_after is not None:
-        run.server_cpu = cpu_after - cpu_before
+    run.server_cpu = run.busy["app"] if "app" in run.busy else None  # unreadable (no /proc): left out of busy
     if inbox is not None:
         inbox.decided_since(after, decisions)
     return run

@@ -5,7 +5,7 @@ from sqlalchemy import select, text
 
 from integration.config import Config
 from integration.services import build_services
-from integration.storage.decisions import Recording
+from integration.storage.decisions import EventToRecord
 from integration.storage.models import AuditEntry, OutboxAction, Ticket, Timer
 from tests.db import statements_sent
 from tests.harness import Clock, mappings_for_tests
@@ -53,7 +53,7 @@ def test_a_round_of_new_tickets_reads_their_timers_in_at_most_one_query(database
     services = build_services(Config(database_url=database, mappings_dir=str(mappings_for_tests(tmp_path))),
                               Clock(T0))
     created = T0 - dt.timedelta(minutes=1)
-    services.ingestor.record_many([Recording("worker", f"seed-{n}", "snapshot", {}, snapshot(n, created))
+    services.ingestor.record_many([EventToRecord("worker", f"seed-{n}", "snapshot", {}, snapshot(n, created))
                                    for n in range(1, 13)])
     with statements_sent(services.engine) as statements:
         assert services.ingestor.decide_queued(50) == 12

@@ -13,7 +13,7 @@ from integration.config import Config
 from integration.core.signals import TicketSignal
 from integration.services import build_services
 from integration.storage.db import make_engine
-from integration.storage.decisions import Recording
+from integration.storage.decisions import EventToRecord
 from integration.storage.models import InboxEvent
 from integration.storage.sqlite_writer import lock_path_for
 from tests.harness import mappings_for_tests
@@ -74,16 +74,17 @@ def test_databases_without_a_file_have_no_file_lock():
 
 def test_a_webhook_recorded_after_the_server_dropped_its_connection_is_recorded_once(database, tmp_path):
     services = build_services(Config(database_url=database, mappings_dir=str(mappings_for_tests(tmp_path))))
-    record = services.ingestor.record
+    def to_record(key: str) -> EventToRecord:
+        signal = TicketSignal(ticket_id=7, kind="status", at=services.now(), status="open", source_key=key)
+        return EventToRecord("zendesk", key, "status", {"k": key}, signal)
 
     def event(key: str):
-        signal = TicketSignal(ticket_id=7, kind="status", at=services.now(), status="open", source_key=key)
-        return record(source="zendesk", dedup_key=key, event_type="status", payload={"k": key}, signal=signal)
+        e = to_record(key)
+        return services.ingestor.record(source=e.source, dedup_key=e.dedup_key, event_type=e.event_type,
+                                        payload=e.payload, signal=e.signal)
 
     def batch(*keys: str):
-        return [r.outcome for r in services.ingestor.record_many([Recording(
-            "zendesk", key, "status", {"k": key}, TicketSignal(ticket_id=7, kind="status", at=services.now(),
-                                                               status="open", source_key=key)) for key in keys])]
+        return [r.outcome for r in services.ingestor.record_many([to_record(key) for key in keys])]
 
     def drop_connections():
         if database.startswith("postgresql"):  # the server ends every other session (a restart, an idle timeout)

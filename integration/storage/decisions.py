@@ -46,7 +46,7 @@ class IngestResult:
 
 
 @dataclass(frozen=True)
-class Recording:
+class EventToRecord:
     """An event to record (Ingestor.record_many)."""
 
     source: str
@@ -57,7 +57,7 @@ class Recording:
     ignore_reason: str = ""
 
 
-def _recorded(inbox_id: int | None, event: Recording) -> IngestResult:
+def _recorded(inbox_id: int | None, event: EventToRecord) -> IngestResult:
     if inbox_id is None:
         return IngestResult("duplicate", "already received; not applied again")
     if event.signal is None:
@@ -80,16 +80,15 @@ class Ingestor:
     def record(self, *, source: str, dedup_key: str, event_type: str, payload: dict,
                signal: TicketSignal | None, ignore_reason: str = "") -> IngestResult:
         """The request path: one INSERT (deduplicated), no decision; the worker decides it."""
-        return self.record_many([Recording(source, dedup_key, event_type, payload, signal, ignore_reason)])[0]
+        return self.record_many([EventToRecord(source, dedup_key, event_type, payload, signal, ignore_reason)])[0]
 
-    def record_many(self, events: list[Recording]) -> list[IngestResult]:
+    def record_many(self, events: list[EventToRecord]) -> list[IngestResult]:
         """`record` for several events (a worker's batch of reads): one transaction, in the order given."""
         now = self.now()
         rows = [inbox.row_values(source=e.source, dedup_key=e.dedup_key, event_type=e.event_type, payload=e.payload,
                                  detail=e.ignore_reason, ticket_id=e.signal.ticket_id if e.signal else None,
                                  signal=e.signal.to_json() if e.signal else None, now=now) for e in events]
-        ids = [self.recorder.record(rows[0])] if len(rows) == 1 else self.recorder.record_many(rows)
-        results = [_recorded(inbox_id, event) for inbox_id, event in zip(ids, events)]
+        results = [_recorded(inbox_id, event) for inbox_id, event in zip(self.recorder.record_many(rows), events)]
         if any(r.outcome == "queued" for r in results):
             self.wake.set()
         return results

@@ -10,6 +10,7 @@ SQLite: the engine's own pool and its writer queue (sqlite_writer), then BEGIN I
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from sqlalchemy import Engine
@@ -45,13 +46,16 @@ class Recorder:
 
     def record_many(self, rows: list[dict]) -> list[int | None]:
         """`record` for many rows (a worker's batch of reads) in one transaction, one commit and at most one
-        NOTIFY, instead of one each."""
+        NOTIFY, instead of one each. One row is `record` itself: its INSERT and NOTIFY are one round trip."""
+        if len(rows) <= 1:
+            return [self.record(values) for values in rows]
+
         def insert_all(pooled) -> list[int | None]:
             ids = [self._insert(pooled, self.statements[False], values) for values in rows]
             if self.postgres and any(i is not None for i, v in zip(ids, rows) if v["signal"] is not None):
                 self._run(pooled, NOTIFY, ())
             return ids
-        return self._retried(insert_all, together=True) if rows else []
+        return self._retried(insert_all, together=True)
 
     def _insert(self, pooled, statement, values: dict) -> int | None:
         sql, order = statement
@@ -78,24 +82,21 @@ class Recorder:
         in autocommit, or in one transaction when `together`."""
         pooled = self.engine.raw_connection()
         try:
-            if self.writer_lock is None:
-                return self._in_transaction(pooled, work) if together else work(pooled)
-            with self.writer_lock:
-                begin_immediate(pooled.driver_connection)
-                try:
-                    done = work(pooled)
-                    pooled.driver_connection.commit()
-                    return done
-                except BaseException:
-                    pooled.driver_connection.rollback()
-                    raise
+            if self.writer_lock is None and not together:
+                return work(pooled)
+            with self.writer_lock or contextlib.nullcontext():
+                return self._in_transaction(pooled, work)
         finally:
             pooled.close()  # back to the pool
 
     def _in_transaction(self, pooled, work):
         # BEGIN and COMMIT as statements (not the driver's transaction block), so that a connection the server
-        # dropped fails them as it fails an INSERT: detected, discarded, and the batch tried again.
-        self._run(pooled, "BEGIN", (), fetch=False)
+        # dropped fails them as it fails an INSERT: detected, discarded, and the batch tried again. SQLite's
+        # BEGIN IMMEDIATE takes the write lock at once, retried while a writer that is not ours holds it.
+        if self.writer_lock is not None:
+            begin_immediate(pooled.driver_connection)
+        else:
+            self._run(pooled, "BEGIN", (), fetch=False)
         try:
             done = work(pooled)
             self._run(pooled, "COMMIT", (), fetch=False)

@@ -14,7 +14,7 @@ from dataclasses import replace
 from sqlalchemy.orm import Session, sessionmaker
 
 from integration.core.zendesk_update import fetch_action
-from integration.storage.decisions import Recording
+from integration.storage.decisions import EventToRecord
 from integration.storage.inbox_lookup import Received, received_by_keys, received_for_ticket
 from integration.storage.outbox import Claimed, DryRun
 from integration.zendesk.payloads import EVENT_PREFIX, PayloadError, parse_payload
@@ -42,7 +42,7 @@ class DryRunZendesk:
     def deliver(self, action: Claimed) -> DryRun:
         return self.deliver_batch([action])[action.id]
 
-    def _stand_in(self, action: Claimed, asked_by: Received | None) -> DryRun | tuple[Recording, str]:
+    def _stand_in(self, action: Claimed, asked_by: Received | None) -> DryRun | tuple[EventToRecord, str]:
         """The outcome of an action that needs no read, or the stand-in to record for a read (and what asked)."""
         if action.kind != "fetch_ticket":
             return DryRun(NOT_SENT)
@@ -57,7 +57,7 @@ class DryRunZendesk:
             return DryRun(NOT_SENT)
         key = f"dry-run-read:{action.idempotency_key}"
         stand_in = replace(signal, kind="snapshot", authoritative=True, source_key=key)
-        return Recording(source="worker", dedup_key=key, event_type="snapshot",
+        return EventToRecord(source="worker", dedup_key=key, event_type="snapshot",
                          payload={"ticket_id": ticket_id, "read_for": action.idempotency_key,
                                   "stood_in": asked_by.dedup_key}, signal=stand_in), asked_by.dedup_key
 
